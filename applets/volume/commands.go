@@ -1,0 +1,375 @@
+package volume
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type createCmd struct {
+	cli.Command
+	Driver string   `short:"d" long:"driver" default:"local" value-name:"<DRIVER>" description:"Volume driver (only \"local\")"`
+	Labels []string `long:"label" value-name:"<KEY=VALUE>" description:"Set a label (repeatable)"`
+	Opts   []string `short:"o" long:"opt" value-name:"<KEY=VALUE>" description:"Driver option (not supported: the local driver takes none)"`
+	Args   struct {
+		Name string `positional-arg-name:"<NAME>" description:"Volume name (random if omitted)"`
+	} `positional-args:"yes"`
+}
+
+func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	if len(c.Opts) > 0 {
+		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
+			"driver option %q is not supported: lepton's local driver keeps a plain directory and takes no -o options; drop -o (bind-mount a host path with run -v instead)", c.Opts[0]))
+	}
+	labels, err := parseLabels(c.Labels)
+	if err != nil {
+		return err
+	}
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := vs.Create(ctx, CreateOptions{Name: c.Args.Name, Driver: c.Driver, Labels: labels})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.env.Stdout, v.Name)
+	return nil
+}
+
+type lsCmd struct {
+	cli.Command
+	Quiet   bool     `short:"q" long:"quiet" description:"Print volume names only"`
+	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=SUBSTRING, label=KEY[=VALUE], dangling=true|false"`
+	Format  string   `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line), \"table\", or a Go template"`
+}
+
+// lsItem is one line of `volume ls`, shaped like docker's --format json.
+type lsItem struct {
+	Driver     string
+	Labels     string
+	Mountpoint string
+	Name       string
+	Scope      string
+	CreatedAt  string
+}
+
+func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	f, err := parseFilters(c.Filters)
+	if err != nil {
+		return err
+	}
+	if c.Format != "" && c.Format != "json" && c.Format != "table" {
+		if _, err := cli.Template(strings.TrimPrefix(c.Format, "table ")); err != nil {
+			return err
+		}
+	}
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := vs.List(ctx)
+	if err != nil {
+		return err
+	}
+	if f.needsUsers() {
+		users, closeFn, err := a.users(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		if f.used, err = users(ctx); err != nil {
+			return err
+		}
+	}
+	var items []lsItem
+	for _, v := range all {
+		if !f.match(v) {
+			continue
+		}
+		if c.Quiet {
+			fmt.Fprintln(a.env.Stdout, v.Name)
+			continue
+		}
+		items = append(items, lsItem{
+			Driver: v.Driver, Labels: joinLabels(v.Labels), Mountpoint: v.Mountpoint,
+			Name: v.Name, Scope: "local", CreatedAt: v.CreatedAt.Format(time.RFC3339),
+		})
+	}
+	if c.Quiet {
+		return nil
+	}
+	return cli.Print(a.env.Stdout, c.Format, cli.Table{
+		Headers: []string{"DRIVER", "VOLUME NAME"},
+		Row:     "{{.Driver}}\t{{.Name}}",
+	}, items)
+}
+
+type inspectCmd struct {
+	cli.Command
+	Format string `short:"f" long:"format" value-name:"<FORMAT>" description:"Go template applied to each volume (default: a JSON array)"`
+	Args   struct {
+		Names []string `positional-arg-name:"<NAME>" required:"1" description:"Volumes to inspect (\"-\" reads names or JSON lines from stdin)"`
+	} `positional-args:"yes"`
+}
+
+// inspectItem is docker's `volume inspect` shape.
+type inspectItem struct {
+	CreatedAt  string
+	Driver     string
+	Labels     map[string]string
+	Mountpoint string
+	Name       string
+	Options    map[string]string
+	Scope      string
+}
+
+func (c *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	names, err := cli.Targets(a.env, c.Args.Names)
+	if err != nil {
+		return err
+	}
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	items := []inspectItem{}
+	failed := 0
+	for _, n := range names {
+		v, err := vs.Get(ctx, n)
+		if err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
+			failed++
+			continue
+		}
+		labels := v.Labels
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		items = append(items, inspectItem{
+			CreatedAt: v.CreatedAt.Format(time.RFC3339), Driver: v.Driver, Labels: labels,
+			Mountpoint: v.Mountpoint, Name: v.Name, Options: map[string]string{}, Scope: "local",
+		})
+	}
+	if c.Format != "" {
+		if err := cli.Print(a.env.Stdout, c.Format, cli.Table{}, items); err != nil {
+			return err
+		}
+	} else {
+		b, err := json.MarshalIndent(items, "", "    ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.env.Stdout, "%s\n", b)
+	}
+	if failed > 0 {
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+type rmCmd struct {
+	cli.Command
+	Force bool `short:"f" long:"force" description:"Do not complain about volumes that do not exist"`
+	Args  struct {
+		Names []string `positional-arg-name:"<NAME>" required:"1" description:"Volumes to remove (\"-\" reads names or JSON lines from stdin)"`
+	} `positional-args:"yes"`
+}
+
+func (c *rmCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	names, err := cli.Targets(a.env, c.Args.Names)
+	if err != nil {
+		return err
+	}
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	users, closeFn, err := a.users(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	failed := 0
+	for _, n := range names {
+		err := vs.Remove(ctx, n, users)
+		switch {
+		case err == nil:
+			fmt.Fprintln(a.env.Stdout, n)
+		case c.Force && errdefs.IsNotFound(err):
+		default:
+			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+type pruneCmd struct {
+	cli.Command
+	All     bool     `short:"a" long:"all" description:"Remove all unused volumes, not only anonymous ones"`
+	Force   bool     `short:"f" long:"force" description:"Do not ask for confirmation"`
+	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only volumes matching: label=KEY[=VALUE], label!=KEY[=VALUE]"`
+}
+
+func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	f, err := parseFilters(c.Filters)
+	if err != nil {
+		return err
+	}
+	if len(f.names) > 0 || len(f.dangling) > 0 {
+		return cli.Usagef("prune accepts only label and label! filters")
+	}
+	if !c.Force {
+		what := "anonymous local volumes"
+		if c.All {
+			what = "all local volumes"
+		}
+		fmt.Fprintf(a.env.Stderr, "WARNING! This will remove %s not used by at least one container.\nAre you sure you want to continue? [y/N] ", what)
+		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
+			return nil
+		}
+	}
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return err
+	}
+	users, closeFn, err := a.users(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	all, err := vs.List(ctx)
+	if err != nil {
+		return err
+	}
+	var reclaimed int64
+	var removed []string
+	failed := 0
+	for _, v := range all {
+		if !c.All && !v.Anonymous || !f.match(v) {
+			continue
+		}
+		size := v.Size()
+		err := vs.Remove(ctx, v.Name, users)
+		switch {
+		case err == nil:
+			removed = append(removed, v.Name)
+			reclaimed += size
+		case errdefs.IsFailedPrecondition(err), errdefs.IsNotFound(err):
+			// in use, or removed by someone else meanwhile: not ours to prune
+		default:
+			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
+			failed++
+		}
+	}
+	if len(removed) > 0 {
+		fmt.Fprintln(a.env.Stdout, "Deleted Volumes:")
+		for _, n := range removed {
+			fmt.Fprintln(a.env.Stdout, n)
+		}
+		fmt.Fprintln(a.env.Stdout)
+	}
+	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", humanSize(reclaimed))
+	if failed > 0 {
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// volumes opens the volumes of the selected namespace.
+func (a *app) volumes(ctx context.Context) (*Volumes, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Open(s, a.g.Namespace)
+}
+
+// users connects to containerd to learn which volumes are in use.
+func (a *app) users(ctx context.Context) (Users, func(), error) {
+	c, err := a.g.Client(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot tell which volumes are in use: %w", err)
+	}
+	// Ask once per command, not once per volume.
+	var cached map[string][]string
+	users := func(ctx context.Context) (map[string][]string, error) {
+		if cached != nil {
+			return cached, nil
+		}
+		m, err := ContainerUsers(c)(ctx)
+		cached = m
+		return m, err
+	}
+	return users, func() { c.Close() }, nil
+}
+
+func parseLabels(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, cli.Usagef("--label %q: the key is empty (want KEY=VALUE)", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func joinLabels(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + m[k]
+	}
+	return strings.Join(keys, ",")
+}
+
+func humanSize(n int64) string {
+	const unit = 1000 // docker reports decimal units
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f, units := float64(n), []string{"kB", "MB", "GB", "TB", "PB"}
+	i := -1
+	for f >= unit && i < len(units)-1 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.3g%s", f, units[i])
+}

@@ -1,0 +1,117 @@
+// Package cli holds what every lepton applet does the same way: the streams
+// and environment it is handed, go-flags parsing, exit codes, output formats
+// and reading targets from standard input.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	flags "github.com/jessevdk/go-flags"
+)
+
+// Env is all an applet may touch of its process: it reads no os.Args and no
+// os.Environ, and writes only to these streams, so that it runs the same
+// under the multicall binary, in tests and inside another program.
+type Env struct {
+	Name   string // the name the applet answers to in messages, e.g. "lepton-volume"
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+}
+
+// Main is the entry point of an applet.
+type Main func(ctx context.Context, env *Env, args []string) error
+
+// ExitError ends the process with Code. A nil Err means the reason was
+// already printed (for instance the per-target errors of rm).
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageError is a mistake in how a command was called; it exits 2.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+// Usagef returns a UsageError.
+func Usagef(format string, a ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, a...)}
+}
+
+// Exit codes lepton uses besides a container's own.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// Command is embedded in every go-flags command struct: go-flags needs a
+// Commander to dispatch to, but lepton's commands run through the applet's
+// CommandHandler, which hands them a context and their dependencies.
+type Command struct{}
+
+// Execute is never called when the parser was made by NewParser.
+func (Command) Execute([]string) error {
+	return errors.New("internal error: command run outside its applet's command handler")
+}
+
+// NewParser returns a fresh parser for data, with help but without
+// go-flags' own error printing: Report decides where errors go.
+func NewParser(name string, data any) *flags.Parser {
+	p := flags.NewParser(data, flags.HelpFlag|flags.PassDoubleDash)
+	p.Name = name
+	return p
+}
+
+// Report prints err, if any, the way every applet does, and returns the
+// process exit code. Help goes to stdout and exits 0; usage errors name the
+// applet's --help and exit 2; anything else prints once as
+// "<applet>: <what failed>: <why>".
+func Report(env *Env, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var fe *flags.Error
+	if errors.As(err, &fe) {
+		if fe.Type == flags.ErrHelp {
+			fmt.Fprintln(env.Stdout, strings.TrimRight(fe.Message, "\n"))
+			return ExitOK
+		}
+		fmt.Fprintf(env.Stderr, "%s: %s (see '%s --help')\n", env.Name, fe.Message, env.Name)
+		return ExitUsage
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "%s: %s (see '%s --help')\n", env.Name, ue.msg, env.Name)
+		return ExitUsage
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintf(env.Stderr, "%s: %s\n", env.Name, ee.Err)
+		}
+		return ee.Code
+	}
+	if errdefs.IsCanceled(err) {
+		fmt.Fprintf(env.Stderr, "%s: interrupted\n", env.Name)
+		return 130
+	}
+	fmt.Fprintf(env.Stderr, "%s: %s\n", env.Name, strings.TrimSpace(err.Error()))
+	return ExitFailure
+}

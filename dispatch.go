@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+// globalFlags are the options "lepton" takes before the command and hands
+// on to the applet; true means the option takes a value.
+var globalFlags = map[string]bool{"--address": true, "--namespace": true, "--data-root": true}
+
+func init() {
+	for name, c := range commands {
+		if _, ok := applets[c.applet]; !ok {
+			panic(fmt.Sprintf("command %q points at unknown applet %q", name, c.applet))
+		}
+	}
+}
+
+var osEnv = cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+
+// run dispatches on args[0] and returns the exit code.
+func run(args []string, base *cli.Env) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := *base
+	name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
+	if name == "lepton" || name == "docker" {
+		env.Name = name
+		return runCommand(ctx, &env, args[1:])
+	}
+	main, ok := applets[name]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "lepton: %q is not an applet; lepton answers to:\n%s\n", name, strings.Join(appletNames(), "\n"))
+		return cli.ExitUsage
+	}
+	env.Name = name
+	return cli.Report(&env, main(ctx, &env, args[1:]))
+}
+
+// runCommand handles "lepton [GLOBAL OPTIONS] <command> [ARGS]".
+func runCommand(ctx context.Context, env *cli.Env, args []string) int {
+	var globals []string
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		flag, _, hasValue := strings.Cut(a, "=")
+		switch {
+		case a == "--list-applets":
+			fmt.Fprintln(env.Stdout, strings.Join(appletNames(), "\n"))
+			return cli.ExitOK
+		case a == "-h" || a == "--help":
+			usage(env)
+			return cli.ExitOK
+		case a == "-v" || a == "--version":
+			return cli.Report(env, version(ctx, env, nil))
+		case globalFlags[flag] && hasValue:
+			globals, args = append(globals, a), args[1:]
+		case globalFlags[flag] && len(args) > 1:
+			globals, args = append(globals, a, args[1]), args[2:]
+		case globalFlags[flag]:
+			return cli.Report(env, cli.Usagef("option %s needs a value", a))
+		default:
+			return cli.Report(env, cli.Usagef("unknown option %q before the command", a))
+		}
+	}
+	if len(args) == 0 {
+		usage(env)
+		return cli.ExitUsage
+	}
+	switch args[0] {
+	case "help":
+		usage(env)
+		return cli.ExitOK
+	case "version":
+		return cli.Report(env, version(ctx, env, append(globals, args[1:]...)))
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.Stderr, "%s: unknown command %q; the commands are: %s\n", env.Name, args[0], strings.Join(commandNames(), ", "))
+		return cli.ExitUsage
+	}
+	env.Name = c.applet
+	full := append(append(append([]string{}, globals...), c.prefix...), args[1:]...)
+	return cli.Report(env, applets[c.applet](ctx, env, full))
+}
+
+func usage(env *cli.Env) {
+	fmt.Fprintf(env.Stdout, `Usage: %s [--address SOCKET] [--namespace NAME] [--data-root DIR] COMMAND [ARGS...]
+
+Commands:
+  %s
+  version    Show lepton's and containerd's versions
+
+Every command is also an applet of its own, run through a link named after it
+(%s). Run "%s COMMAND --help" for a command's options.
+`, env.Name, strings.Join(commandNames(), "\n  "), strings.Join(appletNames(), ", "), env.Name)
+}
+
+func appletNames() []string {
+	names := make([]string, 0, len(applets))
+	for n := range applets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func commandNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
