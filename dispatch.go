@@ -37,13 +37,13 @@ func run(args []string, base *cli.Env) int {
 		env.Name = name
 		return runCommand(ctx, &env, args[1:])
 	}
-	main, ok := applets[name]
+	a, ok := applets[name]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "lepton: %q is not an applet; lepton answers to:\n%s\n", name, strings.Join(appletNames(), "\n"))
 		return cli.ExitUsage
 	}
 	env.Name = name
-	return cli.Report(&env, main(ctx, &env, args[1:]))
+	return cli.Report(&env, a.Main(ctx, &env, args[1:]))
 }
 
 // runCommand handles "lepton [GLOBAL OPTIONS] <command> [ARGS]".
@@ -89,7 +89,7 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	env.Name = c.applet
 	full := append(append(append([]string{}, globals...), c.prefix...), args[1:]...)
-	return cli.Report(env, applets[c.applet](ctx, env, full))
+	return cli.Report(env, applets[c.applet].Main(ctx, env, full))
 }
 
 func usage(env *cli.Env) {

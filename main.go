@@ -20,8 +20,8 @@ func main() {
 
 // applets maps every name lepton answers to as argv[0] to its entry point.
 // Keep it sorted; install.sh links exactly these names (lepton --list-applets).
-var applets = map[string]cli.Main{
-	"lepton-volume": volume.Main,
+var applets = map[string]cli.Applet{
+	"lepton-volume": {Main: volume.Main, Parser: volume.Parser},
 }
 
 // commands maps the first argument of "lepton <command>" (and of a docker

@@ -27,22 +27,28 @@ import (
 
 // Main runs lepton-volume with args (the applet name not included).
 func Main(ctx context.Context, env *cli.Env, args []string) error {
-	var opts struct {
+	_, err := Parser(ctx, env).ParseArgs(args)
+	return err
+}
+
+// Parser returns lepton-volume's command line: a fresh parser whose
+// commands run in ctx against env.
+func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
+	opts := &struct {
 		cli.Globals
 		Create  createCmd  `command:"create" description:"Create a volume"`
 		Ls      lsCmd      `command:"ls" alias:"list" description:"List volumes"`
 		Inspect inspectCmd `command:"inspect" description:"Show volumes in detail, as a JSON array"`
 		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove volumes"`
 		Prune   pruneCmd   `command:"prune" description:"Remove volumes no container uses"`
-	}
-	p := cli.NewParser(env.Name, &opts)
+	}{}
+	p := cli.NewParser(env.Name, opts)
 	p.ShortDescription = "Manage volumes"
 	p.CommandHandler = func(c flags.Commander, rest []string) error {
 		opts.Globals.Resolve(env)
 		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
 	}
-	_, err := p.ParseArgs(args)
-	return err
+	return p
 }
 
 // command is a subcommand; rest holds the arguments go-flags did not take.

@@ -28,6 +28,14 @@ type Env struct {
 // Main is the entry point of an applet.
 type Main func(ctx context.Context, env *Env, args []string) error
 
+// Applet is one entry of lepton's applet table.
+type Applet struct {
+	Main Main
+	// Parser returns the applet's command line, for help, completion and
+	// the tests that lint every option.
+	Parser func(ctx context.Context, env *Env) *flags.Parser
+}
+
 // ExitError ends the process with Code. A nil Err means the reason was
 // already printed (for instance the per-target errors of rm).
 type ExitError struct {

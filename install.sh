@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# install.sh: build and install lepton, the daemons it talks to, and start
+# containerd if it is not running. Safe to run again: it only does what is
+# missing, so a second run takes seconds.
+#
+#   ./install.sh [--prefix DIR] [--no-daemons] [--docker-alias]
+#
+#   --prefix DIR     install under DIR/bin (default /usr/local)
+#   --no-daemons     only lepton and its links (client-only machines)
+#   --docker-alias   also link DIR/bin/docker to lepton
+#
+# Needs: Go (any version that can fetch the toolchain go.mod asks for through
+# the module proxy; Debian's golang-go is installed when there is none), and
+# for the daemons root and Debian's apt archive.
+set -euo pipefail
+
+CONTAINERD_VERSION=v2.4.2 # containerd, its runc shim and ctr
+RUNC_VERSION=v1.5.2
+
+prefix=/usr/local
+daemons=1
+docker_alias=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
+	--prefix=*) prefix=${1#--prefix=}; shift ;;
+	--no-daemons) daemons=0; shift ;;
+	--docker-alias) docker_alias=1; shift ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "install.sh: unknown option $1 (see ./install.sh --help)" >&2; exit 2 ;;
+	esac
+done
+
+src=$(cd "$(dirname "$0")" && pwd)
+bindir=$prefix/bin
+step=""
+trap 'rc=$?; [ $rc -ne 0 ] && echo "install.sh: FAILED at step: $step (exit $rc)" >&2' EXIT
+
+say() { echo "install.sh: $*"; }
+begin() { step=$*; }
+
+apt_updated=0
+apt_install() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	command -v apt-get >/dev/null || { echo "install.sh: need packages ${missing[*]} and there is no apt-get; install them by hand" >&2; return 1; }
+	if [ $apt_updated -eq 0 ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		apt_updated=1
+	fi
+	say "apt-get install ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# --- Go -------------------------------------------------------------------
+begin "find Go"
+if ! command -v go >/dev/null; then
+	[ -x /usr/local/go/bin/go ] && export PATH=/usr/local/go/bin:$PATH
+fi
+if ! command -v go >/dev/null; then
+	apt_install golang-go ca-certificates
+fi
+# An older go fetches the toolchain go.mod names through the module proxy.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+
+# --- lepton ---------------------------------------------------------------
+begin "build lepton"
+mkdir -p "$bindir"
+version=$(git -C "$src" describe --always --dirty 2>/dev/null || echo dev)
+(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.Version=$version" -o "$bindir/lepton.new" .)
+mv -f "$bindir/lepton.new" "$bindir/lepton"
+say "installed $bindir/lepton ($version)"
+
+begin "link applets"
+for name in $("$bindir/lepton" --list-applets); do
+	if [ "$(readlink "$bindir/$name" 2>/dev/null)" != lepton ]; then
+		ln -sfn lepton "$bindir/$name"
+		say "linked $bindir/$name"
+	fi
+done
+if [ $docker_alias = 1 ] && [ "$(readlink "$bindir/docker" 2>/dev/null)" != lepton ]; then
+	ln -sfn lepton "$bindir/docker"
+	say "linked $bindir/docker"
+fi
+
+[ $daemons = 1 ] || { say "done (--no-daemons)"; exit 0; }
+
+# --- daemons ----------------------------------------------------------------
+begin "check we are root"
+[ "$(id -u)" = 0 ] || { echo "install.sh: installing daemons needs root (or use --no-daemons)" >&2; exit 1; }
+export PATH=$bindir:$PATH
+
+# version_of BIN prints the vX.Y.Z a daemon reports, or nothing.
+version_of() {
+	"$1" --version 2>/dev/null | grep -oE 'v?[0-9]+\.[0-9]+\.[0-9]+' | head -1 | sed 's/^v*/v/'
+}
+# at_least HAVE WANT: same major.minor series or newer.
+at_least() {
+	[ -n "$1" ] && [ "$(printf '%s\n%s\n' "${2%.*}" "$1" | sort -V | head -1)" = "${2%.*}" ]
+}
+
+begin "install containerd $CONTAINERD_VERSION"
+need=0
+for b in containerd containerd-shim-runc-v2 ctr; do
+	command -v $b >/dev/null || need=1
+done
+have=$(command -v containerd >/dev/null && version_of containerd || true)
+at_least "$have" "$CONTAINERD_VERSION" || need=1
+if [ $need = 1 ]; then
+	say "building containerd $CONTAINERD_VERSION (have: ${have:-none}); this takes a few minutes"
+	GOBIN=$bindir go install -tags no_btrfs \
+		github.com/containerd/containerd/v2/cmd/containerd@$CONTAINERD_VERSION \
+		github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION \
+		github.com/containerd/containerd/v2/cmd/ctr@$CONTAINERD_VERSION
+	say "installed containerd, containerd-shim-runc-v2, ctr $CONTAINERD_VERSION in $bindir"
+else
+	say "containerd $have already installed"
+fi
+
+begin "install runc $RUNC_VERSION"
+have=$(command -v runc >/dev/null && version_of runc || true)
+if ! at_least "$have" "$RUNC_VERSION" || ! runc --version 2>/dev/null | grep -q libseccomp; then
+	apt_install libseccomp-dev pkg-config gcc libc6-dev
+	say "building runc $RUNC_VERSION with seccomp (have: ${have:-none})"
+	GOBIN=$bindir CGO_ENABLED=1 go install -tags seccomp github.com/opencontainers/runc@$RUNC_VERSION
+	say "installed runc $RUNC_VERSION in $bindir"
+else
+	say "runc $have already installed"
+fi
+
+begin "write /etc/containerd/config.toml"
+if [ ! -e /etc/containerd/config.toml ]; then
+	mkdir -p /etc/containerd/certs.d
+	cat >/etc/containerd/config.toml <<'EOF'
+# Written by lepton's install.sh because there was no config. Registry
+# mirrors, plain-http registries and CAs go in certs.d/<host>/hosts.toml.
+version = 3
+
+[plugins."io.containerd.cri.v1.images".registry]
+  config_path = "/etc/containerd/certs.d"
+
+[plugins."io.containerd.transfer.v1.local"]
+  config_path = "/etc/containerd/certs.d"
+EOF
+	say "wrote /etc/containerd/config.toml"
+else
+	say "kept the existing /etc/containerd/config.toml"
+fi
+
+begin "start containerd"
+sock=/run/containerd/containerd.sock
+answers() { timeout 5 ctr --address "$sock" version >/dev/null 2>&1; }
+if answers; then
+	say "containerd is running at $sock"
+elif [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
+	if [ ! -e /etc/systemd/system/containerd.service ] && [ ! -e /lib/systemd/system/containerd.service ]; then
+		cat >/etc/systemd/system/containerd.service <<EOF
+[Unit]
+Description=containerd container runtime (installed by lepton)
+After=network.target local-fs.target
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=$bindir/containerd
+Type=notify
+Delegate=yes
+KillMode=process
+Restart=always
+RestartSec=5
+LimitNOFILE=infinity
+TasksMax=infinity
+OOMScoreAdjust=-999
+
+[Install]
+WantedBy=multi-user.target
+EOF
+		systemctl daemon-reload
+	fi
+	systemctl enable --now containerd
+	say "started containerd with systemd"
+else
+	mkdir -p /run/containerd /var/log
+	# setsid: the daemon must outlive this shell and its session.
+	setsid "$bindir/containerd" </dev/null >>/var/log/containerd.log 2>&1 &
+	echo $! >/run/containerd/containerd.pid
+	say "started containerd in the background (pid $(cat /run/containerd/containerd.pid), log /var/log/containerd.log)"
+fi
+for _ in $(seq 1 150); do
+	answers && break
+	sleep 0.2
+done
+answers || { echo "install.sh: containerd did not answer at $sock within 30s; see /var/log/containerd.log" >&2; exit 1; }
+say "done: try 'lepton volume create hello && lepton volume ls'"

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	flags "github.com/jessevdk/go-flags"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+// TestMain makes the test binary answer to every applet name from the same
+// table main.go uses, so each "exec lepton-volume ..." in a script goes
+// through real argv[0] dispatch in a process of its own.
+func TestMain(m *testing.M) {
+	entry := func() { os.Exit(run(os.Args, &osEnv)) }
+	cmds := map[string]func(){"lepton": entry, "docker": entry}
+	for name := range applets {
+		cmds[name] = entry
+	}
+	testscript.Main(m, cmds)
+}
+
+// TestScripts runs testscripts/<applet>/*.txtar, one subtest per folder.
+func TestScripts(t *testing.T) {
+	w := setUp(t)
+	t.Cleanup(w.tearDown)
+	dirs, err := filepath.Glob("testscripts/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no script folders under testscripts/: %v", err)
+	}
+	goEnv := goEnvVars(t)
+	src, _ := os.Getwd()
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			testscript.Run(t, testscript.Params{
+				Dir:                 dir,
+				RequireExplicitExec: true,
+				RequireUniqueNames:  true,
+				UpdateScripts:       os.Getenv("LEPTON_UPDATE") == "1",
+				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock},
+				Setup: func(e *testscript.Env) error {
+					work := e.WorkDir
+					ns := scriptNamespace(strings.TrimPrefix(filepath.Base(work), "script-"))
+					for k, v := range map[string]string{
+						"LEPTON_HOME":          filepath.Join(work, "lepton"),
+						"HOME":                 filepath.Join(work, "home"),
+						"XDG_DATA_HOME":        filepath.Join(work, "home", ".local", "share"),
+						"XDG_CONFIG_HOME":      filepath.Join(work, "home", ".config"),
+						"XDG_RUNTIME_DIR":      filepath.Join(work, "run"),
+						"DOCKER_CONFIG":        filepath.Join(work, "home", ".docker"),
+						"CONTAINERD_ADDRESS":   w.address,
+						"CONTAINERD_NAMESPACE": ns,
+						"REGISTRY":             w.registry,
+						"BUSYBOX_TAR":          w.busyboxTar,
+						"BUSYBOX_REF":          w.busyboxRef,
+						"LEPTON_SRC":           src,
+					} {
+						e.Setenv(k, v)
+					}
+					for k, v := range goEnv {
+						e.Setenv(k, v)
+					}
+					addr := w.address
+					e.Defer(func() { cleanNamespace(addr, ns) })
+					return nil
+				},
+				Condition: func(cond string) (bool, error) {
+					switch cond {
+					case "containerd": // a containerd daemon is reachable
+						return w.address != "", nil
+					case "busybox": // the busybox test image was built
+						return w.busyboxTar != "", nil
+					case "root": // running as root
+						return os.Geteuid() == 0, nil
+					case "long": // not in -short mode
+						return !testing.Short(), nil
+					}
+					return false, fmt.Errorf("unknown condition %q", cond)
+				},
+			})
+		})
+	}
+}
+
+// goEnvVars passes the caller's Go caches to scripts that build lepton
+// (install.sh), which would otherwise start from cold caches under $WORK.
+func goEnvVars(t *testing.T) map[string]string {
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOROOT").Output()
+	if err != nil {
+		return nil
+	}
+	vals := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	names := []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOPROXY", "GOROOT"}
+	m := map[string]string{}
+	for i, n := range names {
+		if i < len(vals) && vals[i] != "" {
+			m[n] = vals[i]
+		}
+	}
+	return m
+}
+
+var positionalName = regexp.MustCompile(`^<[A-Z][A-Z_]*>$`)
+
+// TestParsers lints every applet's command line: options and commands are
+// described with a capital letter, positionals are named <NAME>.
+func TestParsers(t *testing.T) {
+	env := &cli.Env{Getenv: func(string) string { return "" }}
+	for name, a := range applets {
+		env.Name = name
+		p := a.Parser(context.Background(), env)
+		var walk func(c *flags.Command, path string)
+		walk = func(c *flags.Command, path string) {
+			for _, g := range c.Groups() {
+				for _, o := range g.Options() {
+					if !capitalised(o.Description) {
+						t.Errorf("%s: option --%s: description %q must start with a capital letter", path, o.LongName, o.Description)
+					}
+				}
+			}
+			for _, arg := range c.Args() {
+				if !positionalName.MatchString(arg.Name) {
+					t.Errorf("%s: positional %q must be named like <NAME>", path, arg.Name)
+				}
+				if !capitalised(arg.Description) {
+					t.Errorf("%s: positional %s: description %q must start with a capital letter", path, arg.Name, arg.Description)
+				}
+			}
+			for _, sub := range c.Commands() {
+				if !capitalised(sub.ShortDescription) {
+					t.Errorf("%s %s: description %q must start with a capital letter", path, sub.Name, sub.ShortDescription)
+				}
+				walk(sub, path+" "+sub.Name)
+			}
+		}
+		walk(p.Command, name)
+	}
+}
+
+func capitalised(s string) bool {
+	return s != "" && strings.ToUpper(s[:1]) == s[:1] && s[:1] != strings.ToLower(s[:1])
+}
+
+// stalesock PATH leaves a unix socket file nobody listens on, as a dead
+// daemon does.
+func stalesock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: stalesock PATH")
+	}
+	l, err := net.Listen("unix", ts.MkAbs(args[0]))
+	ts.Check(err)
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	ts.Check(l.Close())
+}
