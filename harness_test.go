@@ -430,4 +430,3 @@ func scriptNamespace(script string) string {
 	rand.Read(b)
 	return "lt-" + base + "-" + hex.EncodeToString(b)
 }
-

@@ -248,6 +248,11 @@ func (c *Collection) List(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", c.kind, err)
 	}
+	rd, err := newDirReader(c.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", c.kind, err)
+	}
+	defer rd.close()
 	out := make([]Entry, 0, len(des))
 	for _, de := range des {
 		name := de.Name()
@@ -258,7 +263,7 @@ func (c *Collection) List(ctx context.Context) ([]Entry, error) {
 		if strings.HasPrefix(name, ".") || !de.Type().IsRegular() {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(c.dir, name))
+		b, err := rd.read(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // removed since ReadDir: it is simply not in this listing
 		}
