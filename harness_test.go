@@ -11,14 +11,9 @@ package main
 // started fails the run instead of skipping every script that needs it.
 
 import (
-	"archive/tar"
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
-	"debug/elf"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -28,7 +23,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,15 +31,10 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
+
+	"github.com/lepton-project/lepton/internal/testimage"
 )
 
 // world is what the harness set up once for all scripts.
@@ -188,173 +177,23 @@ func (w *world) startRegistry(t *testing.T) {
 	w.stop = append(w.stop, func() { srv.Close() })
 }
 
-// buildBusybox makes a one-layer image of Debian's static busybox with a
-// link for each of its applets, pushes it to the registry and writes it as
-// an OCI archive.
+// buildBusybox pushes the busybox test image to the registry and writes it
+// as an OCI archive for "ctr images import".
 func (w *world) buildBusybox() {
-	bb, err := staticBusybox()
+	img, err := testimage.Busybox()
 	if err != nil {
-		w.imageWhy = err.Error()
-		return
-	}
-	layerTar, err := busyboxLayer(bb)
-	if err != nil {
-		w.imageWhy = err.Error()
-		return
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		w.imageWhy = err.Error()
-		return
-	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
-	if err != nil {
-		w.imageWhy = err.Error()
-		return
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, _ := img.ConfigFile()
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Cmd = []string{"sh"}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		w.imageWhy = err.Error()
 		return
 	}
 	w.busyboxRef = w.registry + "/lepton-test/busybox:latest"
-	ref, err := name.ParseReference(w.busyboxRef, name.Insecure)
-	if err != nil {
+	if err := testimage.Push(img, w.busyboxRef); err != nil {
 		w.imageWhy = err.Error()
 		return
 	}
-	if err := remote.Write(ref, img); err != nil {
-		w.imageWhy = fmt.Sprintf("push busybox: %v", err)
-		return
+	w.busyboxTar = filepath.Join(w.dir, "busybox-oci.tar")
+	if err := testimage.WriteOCI(img, w.busyboxTar, testimage.LocalName); err != nil {
+		w.busyboxTar, w.imageWhy = "", err.Error()
 	}
-	lay := filepath.Join(w.dir, "busybox-oci")
-	p, err := layout.Write(lay, empty.Index)
-	if err == nil {
-		err = p.AppendImage(img, layout.WithAnnotations(map[string]string{
-			"org.opencontainers.image.ref.name": "latest",
-			"io.containerd.image.name":          "localhost/busybox:latest",
-		}))
-	}
-	if err == nil {
-		w.busyboxTar = filepath.Join(w.dir, "busybox-oci.tar")
-		err = tarDir(lay, w.busyboxTar)
-	}
-	if err != nil {
-		w.busyboxTar, w.imageWhy = "", fmt.Sprintf("write busybox OCI archive: %v", err)
-	}
-}
-
-// staticBusybox finds a statically linked busybox (Debian's busybox-static).
-func staticBusybox() (string, error) {
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		f, err := elf.Open(p)
-		if err != nil {
-			continue
-		}
-		static := true
-		for _, prog := range f.Progs {
-			if prog.Type == elf.PT_INTERP {
-				static = false
-			}
-		}
-		f.Close()
-		if static {
-			return p, nil
-		}
-	}
-	return "", errors.New("no statically linked busybox found (apt-get install busybox-static)")
-}
-
-func busyboxLayer(bin string) ([]byte, error) {
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		return nil, err
-	}
-	out, err := exec.Command(bin, "--list-full").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list-full: %v", bin, err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	mtime := time.Unix(0, 0)
-	dirs := []string{"bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "tmp", "root", "proc", "sys", "dev", "var", "var/www"}
-	for _, d := range dirs {
-		mode := int64(0o755)
-		if d == "tmp" {
-			mode = 0o1777
-		}
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: mtime})
-	}
-	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(data)), ModTime: mtime})
-	tw.Write(data)
-	for _, f := range []struct{ name, body string }{
-		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
-		{"etc/group", "root:x:0:\nnogroup:x:65534:\n"},
-	} {
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.body)), ModTime: mtime})
-		tw.Write([]byte(f.body))
-	}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		p := strings.TrimPrefix(strings.TrimSpace(sc.Text()), "/")
-		if p == "" || p == "bin/busybox" {
-			continue
-		}
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: p, Linkname: "/bin/busybox", Mode: 0o777, ModTime: mtime})
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func tarDir(dir, dst string) error {
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(f)
-	err = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		h, err := tar.FileInfoHeader(fi, "")
-		if err != nil {
-			return err
-		}
-		h.Name = filepath.ToSlash(rel)
-		if fi.IsDir() {
-			h.Name += "/"
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if fi.Mode().IsRegular() {
-			src, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			_, err = io.Copy(tw, src)
-			return err
-		}
-		return nil
-	})
-	if cerr := tw.Close(); err == nil {
-		err = cerr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // unmountUnder detaches whatever is still mounted below dir (a crashed

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lepton-project/lepton/applets/volume"
+	"github.com/lepton-project/lepton/common/volumes"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -101,13 +101,13 @@ func seedVolumes(home string, n int) error {
 	if err != nil {
 		return err
 	}
-	vs, err := volume.Open(s, "default")
+	vs, err := volumes.Open(s, "default")
 	if err != nil {
 		return err
 	}
 	for i := range n {
 		labels := map[string]string{"bench": "yes", "index": fmt.Sprint(i)}
-		if _, err := vs.Create(ctx, volume.CreateOptions{Name: fmt.Sprintf("vol-%04d", i), Labels: labels}); err != nil {
+		if _, err := vs.Create(ctx, volumes.CreateOptions{Name: fmt.Sprintf("vol-%04d", i), Labels: labels}); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/volumes"
 )
 
 type createCmd struct {
@@ -40,7 +41,7 @@ func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := vs.Create(ctx, CreateOptions{Name: c.Args.Name, Driver: c.Driver, Labels: labels})
+	v, err := vs.Create(ctx, volumes.CreateOptions{Name: c.Args.Name, Driver: c.Driver, Labels: labels})
 	if err != nil {
 		return err
 	}
@@ -306,16 +307,16 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 }
 
 // volumes opens the volumes of the selected namespace.
-func (a *app) volumes(ctx context.Context) (*Volumes, error) {
+func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return Open(s, a.g.Namespace)
+	return volumes.Open(s, a.g.Namespace)
 }
 
 // users connects to containerd to learn which volumes are in use.
-func (a *app) users(ctx context.Context) (Users, func(), error) {
+func (a *app) users(ctx context.Context) (volumes.Users, func(), error) {
 	c, err := a.g.Client(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot tell which volumes are in use: %w", err)
@@ -326,7 +327,7 @@ func (a *app) users(ctx context.Context) (Users, func(), error) {
 		if cached != nil {
 			return cached, nil
 		}
-		m, err := ContainerUsers(c)(ctx)
+		m, err := volumes.ContainerUsers(c)(ctx)
 		cached = m
 		return m, err
 	}

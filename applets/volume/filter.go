@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/volumes"
 )
 
 // filter is a parsed set of --filter flags. As with docker, values of one
@@ -48,7 +49,7 @@ func parseFilters(fs []string) (*filter, error) {
 
 func (f *filter) needsUsers() bool { return len(f.dangling) > 0 }
 
-func (f *filter) match(v *Volume) bool {
+func (f *filter) match(v *volumes.Volume) bool {
 	if len(f.names) > 0 && !anyOf(f.names, func(n string) bool { return strings.Contains(v.Name, n) }) {
 		return false
 	}
@@ -71,7 +72,7 @@ func (f *filter) match(v *Volume) bool {
 	return true
 }
 
-func hasLabel(v *Volume, l string) bool {
+func hasLabel(v *volumes.Volume, l string) bool {
 	k, want, withValue := strings.Cut(l, "=")
 	got, ok := v.Labels[k]
 	return ok && (!withValue || got == want)

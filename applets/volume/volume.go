@@ -1,19 +1,5 @@
-// Package volume is lepton-volume: docker's `volume` commands on lepton's
-// store. A volume is a record in the store (collection "volumes" of the
-// containerd namespace) plus a directory under the data root:
-//
-//	<data-root>/volumes/<namespace>/<name>/_data   what containers see
-//	<data-root>/volumes/<namespace>/.trash-*       data of a removal in progress
-//
-// Every change to a volume runs under the volume's store lock, so create,
-// rm and prune racing from many processes end in a state one of them
-// chose, and a process killed half-way leaves either the whole volume or
-// none of it (an interrupted removal is finished by the next rm or prune).
-//
-// A containerd container uses a volume when it carries the label
-// "lepton.volume/<name>" (UsedByLabel). Whoever mounts a volume into a new
-// container must set that label while holding the volume's lock (Lock), so
-// that no rm can slip in between the check and the mount.
+// Package volume is lepton-volume: docker's `volume` commands over
+// common/volumes.
 package volume
 
 import (
