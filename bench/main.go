@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lepton-project/lepton/common/volumes"
 	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/volumes"
 )
 
 func main() {
