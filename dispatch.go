@@ -27,8 +27,8 @@ func init() {
 
 var osEnv = cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 
-// run dispatches on args[0] and returns the exit code.
-func run(args []string, base *cli.Env) int {
+// dispatch dispatches on args[0] and returns the exit code.
+func dispatch(args []string, base *cli.Env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := *base
@@ -116,6 +116,9 @@ func appletNames() []string {
 func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
+		if strings.HasPrefix(n, "_") {
+			continue // internal, e.g. the shim's logging binary
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)

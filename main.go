@@ -10,18 +10,21 @@ package main
 import (
 	"os"
 
+	"github.com/lepton-project/lepton/applets/run"
 	"github.com/lepton-project/lepton/applets/volume"
 	"github.com/lepton-project/lepton/common/cli"
 )
 
 func main() {
-	os.Exit(run(os.Args, &osEnv))
+	os.Exit(dispatch(os.Args, &osEnv))
 }
 
 // applets maps every name lepton answers to as argv[0] to its entry point.
 // Keep it sorted; install.sh links exactly these names (lepton --list-applets).
 var applets = map[string]cli.Applet{
-	"lepton-volume": {Main: volume.Main, Parser: volume.Parser},
+	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
+	"lepton-run":       {Main: run.Main, Parser: run.Parser},
+	"lepton-volume":    {Main: volume.Main, Parser: volume.Parser},
 }
 
 // commands maps the first argument of "lepton <command>" (and of a docker
@@ -30,5 +33,19 @@ var commands = map[string]struct {
 	applet string
 	prefix []string
 }{
-	"volume": {"lepton-volume", nil},
+	"__log":     {"lepton-container", []string{"__log"}}, // the shim's logging binary
+	"container": {"lepton-container", nil},
+	"create":    {"lepton-container", []string{"create"}},
+	"exec":      {"lepton-container", []string{"exec"}},
+	"inspect":   {"lepton-container", []string{"inspect"}},
+	"kill":      {"lepton-container", []string{"kill"}},
+	"logs":      {"lepton-container", []string{"logs"}},
+	"ps":        {"lepton-container", []string{"ps"}},
+	"restart":   {"lepton-container", []string{"restart"}},
+	"rm":        {"lepton-container", []string{"rm"}},
+	"run":       {"lepton-run", nil},
+	"start":     {"lepton-container", []string{"start"}},
+	"stop":      {"lepton-container", []string{"stop"}},
+	"volume":    {"lepton-volume", nil},
+	"wait":      {"lepton-container", []string{"wait"}},
 }

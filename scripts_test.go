@@ -21,7 +21,7 @@ import (
 // table main.go uses, so each "exec lepton-volume ..." in a script goes
 // through real argv[0] dispatch in a process of its own.
 func TestMain(m *testing.M) {
-	entry := func() { os.Exit(run(os.Args, &osEnv)) }
+	entry := func() { os.Exit(dispatch(os.Args, &osEnv)) }
 	cmds := map[string]func(){"lepton": entry, "docker": entry}
 	for name := range applets {
 		cmds[name] = entry
@@ -68,6 +68,15 @@ func TestScripts(t *testing.T) {
 					}
 					for k, v := range goEnv {
 						e.Setenv(k, v)
+					}
+					// The shim runs lepton as the logging binary: point it at
+					// the link testscript made, which dispatches like the
+					// real binary.
+					for _, d := range filepath.SplitList(e.Getenv("PATH")) {
+						if _, err := os.Stat(filepath.Join(d, "lepton")); err == nil {
+							e.Setenv("LEPTON_SELF", filepath.Join(d, "lepton"))
+							break
+						}
 					}
 					addr := w.address
 					e.Defer(func() { cleanNamespace(addr, ns) })

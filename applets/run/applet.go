@@ -1,0 +1,150 @@
+// Package run is lepton-run (docker run) and lepton-container (create,
+// start, stop, kill, rm, ps, exec, logs, inspect, wait, ...).
+//
+// containerd is the record of which containers exist: each carries the
+// labels in model.go and its Config as a containerd extension. lepton's
+// store keeps only what containerd cannot: name claims (collection "names",
+// so two containers never share a name even when 50 runs race for it) and,
+// under <data-root>/containers/<namespace>/<id>/, each container's log and
+// /etc files. lepton itself is the logging binary the shim feeds output to
+// (the hidden "__log" command), so logs are kept whether or not a lepton
+// process is attached.
+package run
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/volumes"
+)
+
+// Main is lepton-run: docker run.
+func Main(ctx context.Context, env *cli.Env, args []string) error {
+	_, err := Parser(ctx, env).ParseArgs(args)
+	return asRunError(err)
+}
+
+// asRunError gives lepton-run's own failures docker's exit code 125, so a
+// script can tell them from the container's own exit codes.
+func asRunError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *cli.ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	var fe *flags.Error
+	if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
+		return err
+	}
+	return &cli.ExitError{Code: 125, Err: errorText(err)}
+}
+
+func errorText(err error) error {
+	var fe *flags.Error
+	if errors.As(err, &fe) {
+		return errors.New(fe.Message + " (see 'lepton run --help')")
+	}
+	var ue *cli.UsageError
+	if errors.As(err, &ue) {
+		return errors.New(ue.Error() + " (see 'lepton run --help')")
+	}
+	return err
+}
+
+// Parser is lepton-run's command line.
+func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
+	opts := &struct {
+		cli.Globals
+		runCmd
+	}{}
+	p := cli.NewParser(env.Name, opts)
+	p.Options |= flags.PassAfterNonOption // what follows the image is the container's command
+	p.Usage = "[OPTIONS] <IMAGE> [COMMAND] [ARG...]"
+	p.ShortDescription = "Create and start a container"
+	p.CommandHandler = func(_ flags.Commander, rest []string) error {
+		opts.Globals.Resolve(env)
+		return opts.runCmd.run(ctx, &app{env: env, g: &opts.Globals}, rest)
+	}
+	return p
+}
+
+// ContainerMain is lepton-container: the rest of the container commands.
+func ContainerMain(ctx context.Context, env *cli.Env, args []string) error {
+	_, err := ContainerParser(ctx, env).ParseArgs(args)
+	return err
+}
+
+// ContainerParser is lepton-container's command line.
+func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
+	opts := &struct {
+		cli.Globals
+		Run     runCmd     `command:"run" pass-after-non-option:"yes" description:"Create and start a container"`
+		Create  createCmd  `command:"create" pass-after-non-option:"yes" description:"Create a container without starting it"`
+		Start   startCmd   `command:"start" description:"Start stopped containers"`
+		Stop    stopCmd    `command:"stop" description:"Stop containers: the stop signal, then SIGKILL after a timeout"`
+		Restart restartCmd `command:"restart" description:"Stop then start containers"`
+		Kill    killCmd    `command:"kill" description:"Send a signal to containers"`
+		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove containers"`
+		Ps      psCmd      `command:"ps" alias:"ls" description:"List containers"`
+		Exec    execCmd    `command:"exec" pass-after-non-option:"yes" description:"Run a command in a running container"`
+		Logs    logsCmd    `command:"logs" description:"Show a container's output"`
+		Inspect inspectCmd `command:"inspect" description:"Show containers in detail, as a JSON array"`
+		Wait    waitCmd    `command:"wait" description:"Wait for containers to stop and print their exit codes"`
+		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
+	}{}
+	p := cli.NewParser(env.Name, opts)
+	p.ShortDescription = "Manage containers"
+	p.CommandHandler = func(c flags.Commander, rest []string) error {
+		opts.Globals.Resolve(env)
+		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
+	}
+	return p
+}
+
+type command interface {
+	run(ctx context.Context, a *app, rest []string) error
+}
+
+// app is what every command gets: its streams and the global options.
+type app struct {
+	env *cli.Env
+	g   *cli.Globals
+}
+
+func (a *app) client(ctx context.Context) (*containerd.Client, error) {
+	return a.g.Client(ctx)
+}
+
+func (a *app) names(ctx context.Context) (*store.Collection, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Collection(a.g.Namespace, "names")
+}
+
+func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return volumes.Open(s, a.g.Namespace)
+}
+
+// self is the lepton binary the shim runs as the logging binary. The test
+// harness sets LEPTON_SELF because its binary answers to applet names only
+// through the links it made.
+func (a *app) self() (string, error) {
+	if s := a.env.Getenv("LEPTON_SELF"); s != "" {
+		return s, nil
+	}
+	return os.Executable()
+}

@@ -1,0 +1,558 @@
+package run
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/contrib/seccomp"
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	units "github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/volumes"
+)
+
+// createFlags are the options of both create and run, with docker's names.
+type createFlags struct {
+	Name        string   `long:"name" value-name:"<NAME>" description:"Name the container (default: a random one)"`
+	Env         []string `short:"e" long:"env" value-name:"<KEY=VALUE>" description:"Set an environment variable; KEY alone passes lepton's own value"`
+	EnvFile     []string `long:"env-file" value-name:"<FILE>" description:"Read environment variables from a file, one KEY=VALUE a line"`
+	Workdir     string   `short:"w" long:"workdir" value-name:"<DIR>" description:"Working directory inside the container"`
+	User        string   `short:"u" long:"user" value-name:"<USER[:GROUP]>" description:"User (name or UID) to run as"`
+	Entrypoint  string   `long:"entrypoint" value-name:"<CMD>" description:"Override the image's entrypoint"`
+	Hostname    string   `long:"hostname" value-name:"<NAME>" description:"Container host name (default: the short ID)"`
+	Labels      []string `short:"l" long:"label" value-name:"<KEY=VALUE>" description:"Set a label"`
+	LabelFiles  []string `long:"label-file" value-name:"<FILE>" description:"Read labels from a file, one KEY=VALUE a line"`
+	Volumes     []string `short:"v" long:"volume" value-name:"<SRC:DST[:ro]>" description:"Bind a host path or a named volume (created if missing); DST alone makes an anonymous volume"`
+	Mounts      []string `long:"mount" value-name:"<type=...,src=...,dst=...>" description:"Mount a bind, volume or tmpfs"`
+	Tmpfs       []string `long:"tmpfs" value-name:"<DST[:OPTS]>" description:"Mount a tmpfs"`
+	ReadOnly    bool     `long:"read-only" description:"Mount the root filesystem read-only"`
+	Rm          bool     `long:"rm" description:"Remove the container when it exits"`
+	Restart     string   `long:"restart" value-name:"<POLICY>" default:"no" description:"Restart policy: no, always, on-failure[:N], unless-stopped"`
+	CPUs        string   `long:"cpus" value-name:"<N>" description:"CPUs the container may use (e.g. 1.5)"`
+	Memory      string   `short:"m" long:"memory" value-name:"<BYTES>" description:"Memory limit (e.g. 256m)"`
+	PidsLimit   int64    `long:"pids-limit" value-name:"<N>" description:"Process limit"`
+	CapAdd      []string `long:"cap-add" value-name:"<CAP>" description:"Add a capability"`
+	CapDrop     []string `long:"cap-drop" value-name:"<CAP>" description:"Drop a capability (ALL for all)"`
+	Privileged  bool     `long:"privileged" description:"Give the container all capabilities and devices"`
+	SecurityOpt []string `long:"security-opt" value-name:"<OPT>" description:"Security option: no-new-privileges or seccomp=unconfined"`
+	StopSignal  string   `long:"stop-signal" value-name:"<SIGNAL>" description:"Signal stop sends first (default SIGTERM)"`
+	StopTimeout string   `long:"stop-timeout" value-name:"<SECONDS>" description:"Seconds stop waits before SIGKILL (default 10)"`
+	AddHost     []string `long:"add-host" value-name:"<HOST:IP>" description:"Add a line to /etc/hosts"`
+	DNS         []string `long:"dns" value-name:"<IP>" description:"Name server for /etc/resolv.conf"`
+	Network     string   `long:"network" value-name:"<MODE>" default:"none" description:"Network: none (only loopback) or host"`
+	CIDFile     string   `long:"cidfile" value-name:"<FILE>" description:"Write the container ID to a file"`
+	Ulimit      []string `long:"ulimit" value-name:"<NAME=SOFT[:HARD]>" description:"Set a resource limit (only when asked: raising one needs CAP_SYS_RESOURCE)"`
+	Init        bool     `long:"init" description:"Run an init as PID 1 (not supported yet)"`
+	Interactive bool     `short:"i" long:"interactive" description:"Keep standard input open"`
+	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
+}
+
+// mountPlan is a parsed -v, --mount or --tmpfs.
+type mountPlan struct {
+	kind     string // bind, volume, tmpfs
+	src      string // host path or volume name ("" for an anonymous volume)
+	dst      string
+	readonly bool
+	options  []string // tmpfs options
+	create   bool     // -v creates a missing bind source; --mount does not
+}
+
+// plan is everything create needs, checked before anything is made.
+type plan struct {
+	cfg                   *Config
+	env                   []string
+	labels                map[string]string
+	mounts                []mountPlan
+	memory                int64
+	cpus                  float64
+	restart               RestartPolicy
+	ulimits               []*units.Ulimit
+	noNewPriv, unconfined bool
+}
+
+// parsePlan checks every create option without touching anything.
+func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan, error) {
+	p := &plan{labels: map[string]string{}}
+	if f.Init {
+		return nil, errdefs.ErrNotImplemented.WithMessage("--init is not supported yet: lepton ships no init binary; run your own init as the entrypoint instead")
+	}
+	for _, file := range f.EnvFile {
+		kvs, err := readKVFile(file, "--env-file")
+		if err != nil {
+			return nil, err
+		}
+		p.env = append(p.env, expandEnv(env, kvs)...)
+	}
+	p.env = append(p.env, expandEnv(env, f.Env)...)
+	for _, kv := range p.env {
+		if k, _, _ := strings.Cut(kv, "="); k == "" {
+			return nil, cli.Usagef("bad environment variable %q: the name is empty", kv)
+		}
+	}
+	for _, file := range f.LabelFiles {
+		kvs, err := readKVFile(file, "--label-file")
+		if err != nil {
+			return nil, err
+		}
+		if err := addLabels(p.labels, kvs); err != nil {
+			return nil, err
+		}
+	}
+	if err := addLabels(p.labels, f.Labels); err != nil {
+		return nil, err
+	}
+	for _, v := range f.Volumes {
+		m, err := parseVolumeFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		p.mounts = append(p.mounts, m)
+	}
+	for _, v := range f.Mounts {
+		m, err := parseMountFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		p.mounts = append(p.mounts, m)
+	}
+	tmpfs := map[string]string{}
+	for _, v := range f.Tmpfs {
+		dst, opts, _ := strings.Cut(v, ":")
+		if !filepath.IsAbs(dst) {
+			return nil, cli.Usagef("--tmpfs %q: the path must be absolute", v)
+		}
+		m := mountPlan{kind: "tmpfs", dst: dst, options: []string{"nosuid", "nodev", "noexec"}}
+		if opts != "" {
+			m.options = strings.Split(opts, ",")
+		}
+		tmpfs[dst] = opts
+		p.mounts = append(p.mounts, m)
+	}
+	seen := map[string]bool{}
+	for _, m := range p.mounts {
+		if seen[m.dst] {
+			return nil, cli.Usagef("two mounts at %s", m.dst)
+		}
+		seen[m.dst] = true
+	}
+	var err error
+	if f.Memory != "" {
+		if p.memory, err = units.RAMInBytes(f.Memory); err != nil || p.memory <= 0 {
+			return nil, cli.Usagef("bad --memory %q: want a size such as 256m or 1g", f.Memory)
+		}
+	}
+	if f.CPUs != "" {
+		if p.cpus, err = strconv.ParseFloat(f.CPUs, 64); err != nil || p.cpus <= 0 {
+			return nil, cli.Usagef("bad --cpus %q: want a positive number such as 0.5", f.CPUs)
+		}
+	}
+	if f.PidsLimit < 0 && f.PidsLimit != -1 {
+		return nil, cli.Usagef("bad --pids-limit %d", f.PidsLimit)
+	}
+	if p.restart, err = parseRestart(f.Restart); err != nil {
+		return nil, err
+	}
+	if p.restart.Name != "no" && f.Rm {
+		return nil, cli.Usagef("--restart %s and --rm contradict each other: a container removed on exit cannot be restarted", f.Restart)
+	}
+	for _, u := range f.Ulimit {
+		ul, err := units.ParseUlimit(u)
+		if err != nil {
+			return nil, cli.Usagef("bad --ulimit %q: %v", u, err)
+		}
+		p.ulimits = append(p.ulimits, ul)
+	}
+	for _, o := range f.SecurityOpt {
+		switch o {
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
+			p.noNewPriv = true
+		case "seccomp=unconfined", "seccomp:unconfined":
+			p.unconfined = true
+		default:
+			return nil, cli.Usagef("unsupported --security-opt %q: lepton knows no-new-privileges and seccomp=unconfined", o)
+		}
+	}
+	switch f.Network {
+	case "none", "host":
+	case "bridge", "default":
+		return nil, errdefs.ErrNotImplemented.WithMessage("bridge networking is not there yet: use --network none (loopback only, the default for now) or --network host")
+	default:
+		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network %q: user networks are not there yet; use --network none or --network host", f.Network))
+	}
+	for _, h := range f.AddHost {
+		host, ip, ok := strings.Cut(h, ":")
+		if !ok || host == "" || ip == "" {
+			return nil, cli.Usagef("bad --add-host %q: want HOST:IP", h)
+		}
+	}
+	if f.StopSignal != "" {
+		if _, err := parseSignal(f.StopSignal); err != nil {
+			return nil, err
+		}
+	}
+	if f.StopTimeout != "" {
+		if n, err := strconv.Atoi(f.StopTimeout); err != nil || n < -1 {
+			return nil, cli.Usagef("bad --stop-timeout %q: want whole seconds", f.StopTimeout)
+		}
+	}
+	if f.Name != "" {
+		if err := validName(f.Name); err != nil {
+			return nil, err
+		}
+	}
+	p.cfg = &Config{
+		Name: strings.TrimPrefix(f.Name, "/"), Image: image, Cmd: cmd, Env: p.env, Labels: p.labels,
+		WorkingDir: f.Workdir, User: f.User, Hostname: f.Hostname, Tty: f.TTY, OpenStdin: f.Interactive,
+		StopSignal: f.StopSignal,
+		HostConfig: HostConfig{
+			Binds: f.Volumes, Tmpfs: tmpfs, AutoRemove: f.Rm, NetworkMode: f.Network, ReadonlyRootfs: f.ReadOnly,
+			Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop, SecurityOpt: f.SecurityOpt,
+			RestartPolicy: p.restart, ExtraHosts: f.AddHost, DNS: f.DNS, Memory: p.memory,
+			NanoCPUs: int64(p.cpus * 1e9), PidsLimit: f.PidsLimit, Ulimits: f.Ulimit,
+		},
+	}
+	if f.Entrypoint != "" {
+		p.cfg.Entrypoint = []string{f.Entrypoint}
+	}
+	return p, nil
+}
+
+// validName applies docker's rule for container names (a leading "/" is
+// allowed and dropped), which is also what the store accepts as a key.
+func validName(name string) error {
+	n := strings.TrimPrefix(name, "/")
+	if len(n) < 2 || !(isAlnum(n[0])) || strings.IndexFunc(n, func(r rune) bool {
+		return !(r < 128 && (isAlnum(byte(r)) || r == '_' || r == '.' || r == '-'))
+	}) >= 0 || len(n) > 128 {
+		return cli.Usagef("invalid container name %q: use 2 to 128 of [a-zA-Z0-9_.-], starting with a letter or digit", name)
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func expandEnv(env *cli.Env, kvs []string) []string {
+	out := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		if !strings.Contains(kv, "=") {
+			v := env.Getenv(kv)
+			if v == "" {
+				continue // docker drops a name that is not set
+			}
+			kv += "=" + v
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// readKVFile reads an --env-file or --label-file: KEY=VALUE or KEY lines,
+// # comments and blank lines skipped; anything else names its line.
+func readKVFile(path, flag string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, cli.Usagef("%s: %v", flag, err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, _, _ := strings.Cut(line, "=")
+		if k == "" || strings.ContainsAny(k, " \t") {
+			return nil, cli.Usagef("%s %s line %d: %q is not KEY=VALUE", flag, path, n, line)
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+func addLabels(m map[string]string, kvs []string) error {
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return cli.Usagef("bad label %q: the key is empty", kv)
+		}
+		if strings.HasPrefix(k, "lepton/") || strings.HasPrefix(k, volumes.UsedByLabel) || strings.HasPrefix(k, "containerd.io/") {
+			return cli.Usagef("label %q: keys under lepton/, lepton.volume/ and containerd.io/ are lepton's own", k)
+		}
+		m[k] = v
+	}
+	return nil
+}
+
+func parseVolumeFlag(v string) (mountPlan, error) {
+	parts := strings.Split(v, ":")
+	m := mountPlan{create: true}
+	switch len(parts) {
+	case 1:
+		m.dst = parts[0]
+	case 2, 3:
+		m.src, m.dst = parts[0], parts[1]
+		if len(parts) == 3 {
+			for _, o := range strings.Split(parts[2], ",") {
+				switch o {
+				case "ro":
+					m.readonly = true
+				case "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy":
+				default:
+					return m, cli.Usagef("-v %q: unknown option %q (want ro or rw)", v, o)
+				}
+			}
+		}
+	default:
+		return m, cli.Usagef("-v %q: want SRC:DST[:ro]", v)
+	}
+	if !filepath.IsAbs(m.dst) {
+		return m, cli.Usagef("-v %q: the container path %q must be absolute", v, m.dst)
+	}
+	switch {
+	case m.src == "":
+		m.kind = "volume"
+	case filepath.IsAbs(m.src):
+		m.kind = "bind"
+	case strings.HasPrefix(m.src, ".") || strings.Contains(m.src, "/"):
+		return m, cli.Usagef("-v %q: a host path must be absolute; a volume name may not hold '/'", v)
+	default:
+		m.kind = "volume"
+	}
+	return m, nil
+}
+
+func parseMountFlag(v string) (mountPlan, error) {
+	m := mountPlan{kind: "volume"}
+	for _, field := range strings.Split(v, ",") {
+		k, val, hasVal := strings.Cut(field, "=")
+		switch strings.ToLower(k) {
+		case "type":
+			m.kind = val
+		case "source", "src":
+			m.src = val
+		case "target", "destination", "dst":
+			m.dst = val
+		case "readonly", "ro":
+			m.readonly = !hasVal || val == "true" || val == "1"
+		case "tmpfs-size":
+			m.options = append(m.options, "size="+val)
+		case "tmpfs-mode":
+			m.options = append(m.options, "mode="+val)
+		default:
+			return m, cli.Usagef("--mount %q: unknown field %q", v, k)
+		}
+	}
+	if !filepath.IsAbs(m.dst) {
+		return m, cli.Usagef("--mount %q: target must be an absolute path", v)
+	}
+	switch m.kind {
+	case "bind":
+		if !filepath.IsAbs(m.src) {
+			return m, cli.Usagef("--mount %q: a bind source must be an absolute host path", v)
+		}
+	case "volume":
+		if strings.Contains(m.src, "/") {
+			return m, cli.Usagef("--mount %q: a volume name may not hold '/'", v)
+		}
+	case "tmpfs":
+		if m.src != "" {
+			return m, cli.Usagef("--mount %q: a tmpfs has no source", v)
+		}
+		m.options = append([]string{"nosuid", "nodev", "noexec"}, m.options...)
+	default:
+		return m, cli.Usagef("--mount %q: type must be bind, volume or tmpfs", v)
+	}
+	return m, nil
+}
+
+func parseRestart(s string) (RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(s, ":")
+	p := RestartPolicy{Name: name}
+	switch name {
+	case "", "no":
+		p.Name = "no"
+	case "always", "unless-stopped":
+	case "on-failure":
+		if hasCount {
+			n, err := strconv.Atoi(count)
+			if err != nil || n < 0 {
+				return p, cli.Usagef("bad --restart %q: the retry count must be a whole number", s)
+			}
+			p.MaximumRetryCount = n
+		}
+		return p, nil
+	default:
+		return p, cli.Usagef("bad --restart %q: want no, always, on-failure[:N] or unless-stopped", s)
+	}
+	if hasCount {
+		return p, cli.Usagef("bad --restart %q: only on-failure takes a retry count", s)
+	}
+	return p, nil
+}
+
+// normalizeImage turns docker's short names into containerd's full ones:
+// busybox → docker.io/library/busybox:latest.
+func normalizeImage(ref string) (string, error) {
+	named, err := reference.ParseDockerRef(ref)
+	if err != nil {
+		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid image reference %q: %v", ref, err))
+	}
+	return named.String(), nil
+}
+
+// getImage finds an image in the local store, unpacked for the default
+// snapshotter.
+func getImage(ctx context.Context, c *containerd.Client, ref string) (containerd.Image, error) {
+	name, err := normalizeImage(ref)
+	if err != nil {
+		return nil, err
+	}
+	img, err := c.GetImage(ctx, name)
+	if errdefs.IsNotFound(err) && name != ref {
+		img, err = c.GetImage(ctx, ref)
+	}
+	if errdefs.IsNotFound(err) {
+		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such image: %s (pulling arrives with lepton-image; for now import it, e.g. ctr images import FILE)", ref))
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
+			return nil, fmt.Errorf("unpack image %s: %w", ref, err)
+		}
+	}
+	return img, nil
+}
+
+var (
+	nameAdjectives = []string{"brisk", "calm", "dapper", "eager", "fuzzy", "gentle", "hardy", "jolly", "keen", "lively", "mellow", "nimble", "plucky", "quiet", "rapid", "steady", "sunny", "tidy", "vivid", "witty", "zesty", "bold", "cosmic", "daring"}
+	nameNouns      = []string{"muon", "tau", "quark", "gluon", "boson", "photon", "pion", "kaon", "neutrino", "electron", "proton", "neutron", "hadron", "meson", "fermion", "axion", "graviton", "positron", "baryon", "lambda", "sigma", "omega", "xi", "eta"}
+)
+
+func randomName() string {
+	return nameAdjectives[rand.IntN(len(nameAdjectives))] + "_" + nameNouns[rand.IntN(len(nameNouns))] + strconv.Itoa(rand.IntN(1000))
+}
+
+// specOpts turns the plan into OCI spec options, in order: the image's
+// config first, then each of the user's overrides.
+func specOpts(p *plan, img containerd.Image, id string, mounts []specs.Mount, imgConfig imageConfig) []oci.SpecOpts {
+	cfg := p.cfg
+	opts := []oci.SpecOpts{oci.WithImageConfig(img)}
+	args := processArgs(cfg, imgConfig)
+	opts = append(opts, oci.WithProcessArgs(args...))
+	if len(p.env) > 0 {
+		opts = append(opts, oci.WithEnv(p.env))
+	}
+	if cfg.WorkingDir != "" {
+		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))
+	}
+	if cfg.User != "" {
+		opts = append(opts, oci.WithUser(cfg.User))
+	}
+	hostname := cfg.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	opts = append(opts, oci.WithHostname(hostname), withoutRlimits)
+	if cfg.Tty {
+		opts = append(opts, oci.WithTTY)
+	}
+	if cfg.HostConfig.NetworkMode == "host" {
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+	}
+	opts = append(opts, oci.WithMounts(mounts))
+	if cfg.HostConfig.ReadonlyRootfs {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if cfg.HostConfig.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
+	} else if !p.unconfined {
+		opts = append(opts, seccomp.WithDefaultProfile())
+	}
+	if len(cfg.HostConfig.CapAdd) > 0 {
+		opts = append(opts, withCaps(cfg.HostConfig.CapAdd, true))
+	}
+	if len(cfg.HostConfig.CapDrop) > 0 {
+		opts = append(opts, withCaps(cfg.HostConfig.CapDrop, false))
+	}
+	if p.noNewPriv {
+		opts = append(opts, oci.WithNoNewPrivileges)
+	}
+	if p.memory > 0 {
+		opts = append(opts, oci.WithMemoryLimit(uint64(p.memory)))
+	}
+	if p.cpus > 0 {
+		const period = 100000
+		opts = append(opts, oci.WithCPUCFS(int64(p.cpus*period), period))
+	}
+	if cfg.HostConfig.PidsLimit > 0 {
+		opts = append(opts, oci.WithPidsLimit(cfg.HostConfig.PidsLimit))
+	}
+	for _, u := range p.ulimits {
+		opts = append(opts, oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Soft: uint64(u.Soft), Hard: uint64(u.Hard)}))
+	}
+	return opts
+}
+
+// withoutRlimits drops the rlimits of containerd's default spec: the
+// container inherits the daemon's, and lepton never sets one unasked
+// (hosts without CAP_SYS_RESOURCE refuse to raise them).
+func withoutRlimits(_ context.Context, _ oci.Client, _ *containersT, s *oci.Spec) error {
+	if s.Process != nil {
+		s.Process.Rlimits = nil
+	}
+	return nil
+}
+
+// processArgs applies docker's rules: --entrypoint replaces the image's
+// entrypoint and drops its CMD; arguments replace the image's CMD.
+func processArgs(cfg *Config, ic imageConfig) []string {
+	entry, cmd := ic.Entrypoint, ic.Cmd
+	if len(cfg.Entrypoint) > 0 {
+		entry, cmd = cfg.Entrypoint, nil
+	}
+	if len(cfg.Cmd) > 0 {
+		cmd = cfg.Cmd
+	}
+	return append(append([]string{}, entry...), cmd...)
+}
+
+func withCaps(caps []string, add bool) oci.SpecOpts {
+	var norm []string
+	for _, c := range caps {
+		c = strings.ToUpper(c)
+		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		norm = append(norm, c)
+	}
+	sort.Strings(norm)
+	if add {
+		return oci.WithAddedCapabilities(norm)
+	}
+	return oci.WithDroppedCapabilities(norm)
+}
+
+var errNoEntrypoint = errors.New("no command: the image has no entrypoint or CMD, so give one after the image name")

@@ -1,0 +1,169 @@
+package run
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type execCmd struct {
+	cli.Command
+	Detach      bool     `short:"d" long:"detach" description:"Start the command and return at once"`
+	Interactive bool     `short:"i" long:"interactive" description:"Pass standard input to the command"`
+	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal (not supported yet)"`
+	Env         []string `short:"e" long:"env" value-name:"<KEY=VALUE>" description:"Set an environment variable"`
+	Workdir     string   `short:"w" long:"workdir" value-name:"<DIR>" description:"Working directory inside the container"`
+	User        string   `short:"u" long:"user" value-name:"<USER[:GROUP]>" description:"User (name or UID) to run as"`
+}
+
+func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) < 2 {
+		return cli.Usagef("exec needs a container and a command: lepton exec [OPTIONS] CONTAINER COMMAND [ARG...]")
+	}
+	if e.TTY {
+		return errdefs.ErrNotImplemented.WithMessage("exec -t is not supported yet: run the command without -t")
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	info, err := a.resolve(ctx, c, rest[0])
+	if err != nil {
+		return err
+	}
+	ctr, err := c.LoadContainer(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err == nil {
+		var st containerd.Status
+		if st, err = task.Status(ctx); err == nil && st.Status != containerd.Running {
+			err = errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s, not running", rest[0], st.Status))
+		}
+	} else if errdefs.IsNotFound(err) {
+		err = errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", rest[0]))
+	}
+	if err != nil {
+		return err
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return err
+	}
+	proc := *spec.Process
+	proc.Args = rest[1:]
+	proc.Terminal = false
+	if len(e.Env) > 0 {
+		proc.Env = replaceEnv(proc.Env, expandEnv(a.env, e.Env))
+	}
+	if e.Workdir != "" {
+		proc.Cwd = e.Workdir
+	}
+	if e.User != "" {
+		s := *spec
+		s.Process = &proc
+		if err := oci.WithUser(e.User)(ctx, c, &info, &s); err != nil {
+			return fmt.Errorf("user %s: %w", e.User, err)
+		}
+	}
+	var stdin io.Reader
+	if e.Interactive {
+		stdin = a.env.Stdin
+	}
+	creator := cio.NewCreator(cio.WithStreams(stdin, a.env.Stdout, a.env.Stderr))
+	if e.Detach {
+		creator = cio.NullIO
+	}
+	execID := "exec-" + randomHex(8)
+	p, err := task.Exec(ctx, execID, &proc, creator)
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	defer p.Delete(ctx)
+	statusC, err := p.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return a.failedStart(ctx, c, "", err)
+	}
+	if e.Detach {
+		return nil
+	}
+	if e.Interactive {
+		go func() {
+			// cio closes the FIFO when stdin ends; tell the process too.
+			p.IO().Wait()
+		}()
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case s := <-sigs:
+			p.Kill(ctx, s.(syscall.Signal))
+		case st := <-statusC:
+			p.IO().Wait()
+			code, _, err := st.Result()
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &cli.ExitError{Code: int(code)}
+			}
+			return nil
+		}
+	}
+}
+
+// replaceEnv sets each KEY=VALUE of add in env, replacing an existing KEY.
+func replaceEnv(env, add []string) []string {
+	out := append([]string{}, env...)
+	for _, kv := range add {
+		k := kv
+		if i := indexByte(kv, '='); i >= 0 {
+			k = kv[:i]
+		}
+		replaced := false
+		for i, old := range out {
+			if j := indexByte(old, '='); j >= 0 && old[:j] == k {
+				out[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

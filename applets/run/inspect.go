@@ -1,0 +1,192 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type inspectCmd struct {
+	cli.Command
+	Format string     `short:"f" long:"format" value-name:"<FORMAT>" description:"Go template applied to each container (default: a JSON array)"`
+	Args   targetArgs `positional-args:"yes"`
+}
+
+// inspectItem is docker's container inspect shape (the fields lepton has).
+type inspectItem struct {
+	ID         string `json:"Id"`
+	Created    string
+	Path       string
+	Args       []string
+	State      inspectState
+	Image      string
+	Name       string
+	LogPath    string
+	HostConfig HostConfig
+	Mounts     []inspectMount
+	Config     inspectConfig
+}
+
+type inspectState struct {
+	Status     string
+	Running    bool
+	Paused     bool
+	Pid        int
+	ExitCode   int
+	StartedAt  string
+	FinishedAt string
+}
+
+type inspectMount struct {
+	Type        string
+	Name        string `json:",omitempty"`
+	Source      string
+	Destination string
+	RW          bool
+}
+
+type inspectConfig struct {
+	Hostname   string
+	User       string
+	Tty        bool
+	OpenStdin  bool
+	Env        []string
+	Cmd        []string
+	Image      string
+	WorkingDir string
+	Entrypoint []string
+	Labels     map[string]string
+	StopSignal string `json:",omitempty"`
+}
+
+const zeroTime = "0001-01-01T00:00:00Z"
+
+func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
+	if ic.Format != "" {
+		if _, err := cli.Template(ic.Format); err != nil {
+			return err
+		}
+	}
+	var items []inspectItem
+	err := a.forEach(ctx, append(ic.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
+		it, err := a.inspect(ctx, c, info)
+		if err != nil {
+			return "", err
+		}
+		items = append(items, it)
+		return "", nil
+	})
+	if ic.Format != "" {
+		if perr := cli.Print(a.env.Stdout, ic.Format, cli.Table{}, items); perr != nil {
+			return perr
+		}
+		return err
+	}
+	if items == nil {
+		items = []inspectItem{}
+	}
+	b, _ := json.MarshalIndent(items, "", "    ")
+	fmt.Fprintf(a.env.Stdout, "%s\n", b)
+	return err
+}
+
+func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers.Container) (inspectItem, error) {
+	cfg := configOf(info)
+	var spec specs.Spec
+	if info.Spec != nil {
+		if err := json.Unmarshal(info.Spec.GetValue(), &spec); err != nil {
+			return inspectItem{}, fmt.Errorf("container %s: bad spec: %w", info.ID, err)
+		}
+	}
+	resp, err := c.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: info.ID})
+	if err != nil && !errdefs.IsNotFound(err) {
+		return inspectItem{}, err
+	}
+	st := stateOf(info, nil)
+	if resp != nil {
+		st = stateOf(info, resp.Process)
+	}
+	it := inspectItem{
+		ID: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
+		Name: "/" + cfg.Name, HostConfig: cfg.HostConfig,
+		LogPath: filepath.Join(containerDir(a.g.DataRoot, a.g.Namespace, info.ID), logFile),
+		State: inspectState{
+			Status: st.status, Running: st.status == "running" || st.status == "paused", Paused: st.status == "paused",
+			Pid: int(st.pid), ExitCode: int(st.exitCode), StartedAt: zeroTime, FinishedAt: zeroTime,
+		},
+		Config: inspectConfig{
+			Hostname: spec.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Cmd: cfg.Cmd,
+			Image: cfg.Image, WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, StopSignal: cfg.StopSignal,
+			Labels: map[string]string{},
+		},
+	}
+	if t := info.Labels[labelStartedAt]; t != "" {
+		it.State.StartedAt = t
+	}
+	if !st.finishedAt.IsZero() {
+		it.State.FinishedAt = st.finishedAt.UTC().Format(time.RFC3339Nano)
+	}
+	for k, v := range info.Labels {
+		if !isInternalLabel(k) {
+			it.Config.Labels[k] = v
+		}
+	}
+	if spec.Process != nil {
+		it.Config.Env = spec.Process.Env
+		if len(spec.Process.Args) > 0 {
+			it.Path, it.Args = spec.Process.Args[0], spec.Process.Args[1:]
+		}
+		if it.Config.WorkingDir == "" {
+			it.Config.WorkingDir = spec.Process.Cwd
+		}
+	}
+	if it.Args == nil {
+		it.Args = []string{}
+	}
+	volumeOf := map[string]string{}
+	for k, v := range info.Labels {
+		if name, ok := strings.CutPrefix(k, "lepton.volume/"); ok {
+			volumeOf[v] = name
+		}
+	}
+	it.Mounts = []inspectMount{}
+	dir := containerDir(a.g.DataRoot, a.g.Namespace, info.ID)
+	for _, m := range spec.Mounts {
+		if defaultMounts[m.Destination] || filepath.Dir(m.Source) == dir {
+			continue // the runtime's own mounts and lepton's /etc files
+		}
+		im := inspectMount{Type: m.Type, Source: m.Source, Destination: m.Destination, RW: !hasOpt(m.Options, "ro")}
+		if name, ok := volumeOf[m.Destination]; ok {
+			im.Type, im.Name = "volume", name
+		}
+		it.Mounts = append(it.Mounts, im)
+	}
+	return it, nil
+}
+
+// defaultMounts are the mounts every container gets from containerd's
+// default spec; inspect's Mounts lists only the user's.
+var defaultMounts = map[string]bool{
+	"/proc": true, "/dev": true, "/dev/pts": true, "/dev/shm": true, "/dev/mqueue": true,
+	"/sys": true, "/sys/fs/cgroup": true, "/run": true,
+}
+
+func hasOpt(opts []string, o string) bool {
+	for _, x := range opts {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}

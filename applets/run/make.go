@@ -1,0 +1,290 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/lepton-project/lepton/common/volumes"
+)
+
+type (
+	typeurlAny  = typeurl.Any
+	containersT = containers.Container
+)
+
+// imageConfig is the part of an image's config that decides its command.
+type imageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	StopSignal string
+}
+
+func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, error) {
+	desc, err := img.Config(ctx)
+	if err != nil {
+		return imageConfig{}, err
+	}
+	b, err := img.ContentStore().ReaderAt(ctx, desc)
+	if err != nil {
+		return imageConfig{}, err
+	}
+	defer b.Close()
+	buf := make([]byte, b.Size())
+	if _, err := b.ReadAt(buf, 0); err != nil {
+		return imageConfig{}, err
+	}
+	var ic ocispec.Image
+	if err := json.Unmarshal(buf, &ic); err != nil {
+		return imageConfig{}, err
+	}
+	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal}, nil
+}
+
+// createContainer makes the container the plan describes: it claims the
+// name, locks (and if need be creates) the named volumes, writes the
+// container's files and creates it in containerd. On any failure it undoes
+// what it did; a process killed part-way leaves a claim that the next user
+// of the name, or container prune, recognises as stale.
+func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan) (_ containerd.Container, err error) {
+	img, err := getImage(ctx, c, p.cfg.Image)
+	if err != nil {
+		return nil, err
+	}
+	ic, err := readImageConfig(ctx, img)
+	if err != nil {
+		return nil, fmt.Errorf("read image config of %s: %w", p.cfg.Image, err)
+	}
+	if len(processArgs(p.cfg, ic)) == 0 {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(errNoEntrypoint.Error())
+	}
+	if p.cfg.StopSignal == "" {
+		p.cfg.StopSignal = ic.StopSignal
+	}
+	names, err := a.names(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := newID()
+	name := p.cfg.Name
+	for tries := 0; ; tries++ {
+		if name == "" {
+			p.cfg.Name = randomName()
+		}
+		stale, err := claimName(ctx, c, names, p.cfg.Name, id)
+		if err == nil {
+			if stale != "" {
+				a.cleanLeftovers(ctx, c, stale)
+			}
+			break
+		}
+		if name != "" || !errdefs.IsAlreadyExists(err) || tries > 20 {
+			return nil, err
+		}
+	}
+	dir := containerDir(a.g.DataRoot, a.g.Namespace, id)
+	defer func() {
+		if err != nil {
+			cleanCtx := context.WithoutCancel(ctx)
+			c.SnapshotService(defaults.DefaultSnapshotter).Remove(cleanCtx, id)
+			os.RemoveAll(dir)
+			releaseName(cleanCtx, names, p.cfg.Name, id)
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if a.g.DataRoot != "" && p.cfg.HostConfig.NetworkMode != "host" {
+		if err := writeEtcFiles(dir, p); err != nil {
+			return nil, err
+		}
+	}
+
+	vs, err := a.volumes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var result containerd.Container
+	err = withVolumes(ctx, vs, p, func(volumeMounts map[string]string) error {
+		mounts, err := ociMounts(p, volumeMounts, dir)
+		if err != nil {
+			return err
+		}
+		labels := map[string]string{}
+		for k, v := range p.labels {
+			labels[k] = v
+		}
+		labels[labelName] = p.cfg.Name
+		labels[labelCommand] = truncate(strings.Join(processArgs(p.cfg, ic), " "), 1000)
+		if p.cfg.StopSignal != "" {
+			labels[labelStopSignal] = p.cfg.StopSignal
+		}
+		if t := p.cfg.HostConfig; t.AutoRemove {
+			labels["lepton/auto-remove"] = "true"
+		}
+		for vname, dst := range volumeUsers(p, volumeMounts) {
+			labels[volumes.UsedByLabel+vname] = dst
+		}
+		for k, v := range restartLabels(p.restart) {
+			labels[k] = v
+		}
+		result, err = c.NewContainer(ctx, id,
+			containerd.WithImage(img),
+			containerd.WithNewSnapshot(id, img),
+			containerd.WithRuntime("io.containerd.runc.v2", nil),
+			containerd.WithNewSpec(specOpts(p, img, id, mounts, ic)...),
+			containerd.WithContainerLabels(labels),
+			withConfig(p.cfg),
+		)
+		if err != nil {
+			return fmt.Errorf("create container: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+// withVolumes makes the named and anonymous volumes the plan mounts, then
+// runs fn holding all their locks (in name order, so two creates never wait
+// on each other crosswise) with a map of volume name to mountpoint.
+func withVolumes(ctx context.Context, vs *volumes.Volumes, p *plan, fn func(map[string]string) error) error {
+	var wanted []string
+	for i := range p.mounts {
+		m := &p.mounts[i]
+		if m.kind != "volume" {
+			continue
+		}
+		if m.src == "" {
+			v, err := vs.Create(ctx, volumes.CreateOptions{})
+			if err != nil {
+				return err
+			}
+			m.src = v.Name
+		} else if _, err := vs.Create(ctx, volumes.CreateOptions{Name: m.src}); err != nil && !errdefs.IsAlreadyExists(err) {
+			return err
+		}
+		wanted = append(wanted, m.src)
+	}
+	sort.Strings(wanted)
+	got := map[string]string{}
+	var lock func(i int) error
+	lock = func(i int) error {
+		if i == len(wanted) {
+			return fn(got)
+		}
+		if got[wanted[i]] != "" {
+			return lock(i + 1)
+		}
+		return vs.Lock(ctx, wanted[i], func(v *volumes.Volume) error {
+			got[v.Name] = v.Mountpoint
+			return lock(i + 1)
+		})
+	}
+	return lock(0)
+}
+
+func volumeUsers(p *plan, mountpoints map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range p.mounts {
+		if m.kind == "volume" {
+			out[m.src] = m.dst
+		}
+	}
+	return out
+}
+
+func ociMounts(p *plan, volumeMounts map[string]string, dir string) ([]specs.Mount, error) {
+	var out []specs.Mount
+	for _, m := range p.mounts {
+		mode := "rw"
+		if m.readonly {
+			mode = "ro"
+		}
+		switch m.kind {
+		case "bind":
+			if _, err := os.Stat(m.src); err != nil {
+				if !m.create || !os.IsNotExist(err) {
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bind source %s: %v", m.src, err))
+				}
+				if err := os.MkdirAll(m.src, 0o755); err != nil {
+					return nil, fmt.Errorf("create bind source %s: %w", m.src, err)
+				}
+			}
+			out = append(out, specs.Mount{Destination: m.dst, Type: "bind", Source: m.src, Options: []string{"rbind", mode}})
+		case "volume":
+			out = append(out, specs.Mount{Destination: m.dst, Type: "bind", Source: volumeMounts[m.src], Options: []string{"rbind", mode}})
+		case "tmpfs":
+			out = append(out, specs.Mount{Destination: m.dst, Type: "tmpfs", Source: "tmpfs", Options: m.options})
+		}
+	}
+	if p.cfg.HostConfig.NetworkMode != "host" {
+		for _, f := range []string{"hosts", "resolv.conf", "hostname"} {
+			src := filepath.Join(dir, f)
+			if _, err := os.Stat(src); err == nil {
+				out = append(out, specs.Mount{Destination: "/etc/" + f, Type: "bind", Source: src, Options: []string{"rbind", "rw"}})
+			}
+		}
+	}
+	return out, nil
+}
+
+// writeEtcFiles writes the container's /etc/hosts, /etc/resolv.conf and
+// /etc/hostname, as docker does.
+func writeEtcFiles(dir string, p *plan) error {
+	hostname := p.cfg.Hostname
+	var hosts strings.Builder
+	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, h := range p.cfg.HostConfig.ExtraHosts {
+		host, ip, _ := strings.Cut(h, ":")
+		fmt.Fprintf(&hosts, "%s\t%s\n", ip, host)
+	}
+	if hostname != "" {
+		fmt.Fprintf(&hosts, "127.0.1.1\t%s\n", hostname)
+	}
+	resolv := ""
+	if len(p.cfg.HostConfig.DNS) > 0 {
+		for _, ns := range p.cfg.HostConfig.DNS {
+			resolv += "nameserver " + ns + "\n"
+		}
+	} else if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		resolv = string(b)
+	}
+	for name, body := range map[string]string{"hosts": hosts.String(), "resolv.conf": resolv} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanLeftovers removes what a lepton killed while creating container id
+// may have left: its snapshot and its directory.
+func (a *app) cleanLeftovers(ctx context.Context, c *containerd.Client, id string) {
+	c.SnapshotService(defaults.DefaultSnapshotter).Remove(ctx, id)
+	os.RemoveAll(containerDir(a.g.DataRoot, a.g.Namespace, id))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+var _ = oci.WithTTY

@@ -1,0 +1,333 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	tasktypes "github.com/containerd/containerd/api/types/task"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type psCmd struct {
+	cli.Command
+	All     bool     `short:"a" long:"all" description:"Show all containers, not only running ones"`
+	Quiet   bool     `short:"q" long:"quiet" description:"Print container IDs only"`
+	Last    int      `short:"n" long:"last" value-name:"<N>" default:"-1" description:"Show the N most recently created containers (all states)"`
+	Latest  bool     `short:"l" long:"latest" description:"Show the most recently created container (all states)"`
+	NoTrunc bool     `long:"no-trunc" description:"Do not shorten IDs and commands"`
+	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=, label=KEY[=VALUE], status=, ancestor=, id=, exited="`
+	Format  string   `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line), \"table\", or a Go template"`
+}
+
+// psItem is one row of ps, with docker's --format json field names.
+type psItem struct {
+	Command    string
+	CreatedAt  string
+	ID         string
+	Image      string
+	Labels     string
+	Mounts     string
+	Names      string
+	Networks   string
+	Ports      string
+	RunningFor string
+	State      string
+	Status     string
+
+	created time.Time
+	exit    uint32
+	labels  map[string]string
+}
+
+// state is a container's docker-style state from its task.
+type state struct {
+	status     string // created, running, paused, exited
+	pid        uint32
+	exitCode   uint32
+	finishedAt time.Time
+}
+
+func stateOf(info containers.Container, t *tasktypes.Process) state {
+	if t == nil {
+		if info.Labels[labelStartedAt] == "" {
+			return state{status: "created"}
+		}
+		s := state{status: "exited"}
+		if code, err := strconv.Atoi(info.Labels[labelExitCode]); err == nil {
+			s.exitCode = uint32(code)
+		}
+		s.finishedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[labelFinishedAt])
+		return s
+	}
+	switch t.Status {
+	case tasktypes.Status_RUNNING:
+		return state{status: "running", pid: t.Pid}
+	case tasktypes.Status_PAUSED, tasktypes.Status_PAUSING:
+		return state{status: "paused", pid: t.Pid}
+	case tasktypes.Status_CREATED:
+		return state{status: "created"}
+	default:
+		s := state{status: "exited", exitCode: t.ExitStatus}
+		if t.ExitedAt != nil {
+			s.finishedAt = t.ExitedAt.AsTime()
+		}
+		return s
+	}
+}
+
+func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) > 0 {
+		return cli.Usagef("unexpected argument %q", rest[0])
+	}
+	f, err := parsePsFilters(p.Filters)
+	if err != nil {
+		return err
+	}
+	if p.Format != "" && p.Format != "json" && p.Format != "table" {
+		if _, err := cli.Template(strings.TrimPrefix(p.Format, "table ")); err != nil {
+			return err
+		}
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	all, err := c.ContainerService().List(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*tasktypes.Process, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		byID[t.ID] = t
+	}
+	now := time.Now()
+	items := make([]psItem, 0, len(all))
+	for _, info := range all {
+		st := stateOf(info, byID[info.ID])
+		if !p.All && p.Last < 0 && !p.Latest && len(f.status) == 0 && st.status != "running" && st.status != "paused" {
+			continue
+		}
+		it := psItem{
+			ID: info.ID, Image: info.Image, Names: info.Labels[labelName],
+			Command: info.Labels[labelCommand], created: info.CreatedAt, exit: st.exitCode,
+			State: st.status, labels: info.Labels, Labels: joinUserLabels(info.Labels),
+			CreatedAt:  info.CreatedAt.Format("2006-01-02 15:04:05 -0700 MST"),
+			RunningFor: ago(now, info.CreatedAt), Status: statusText(now, info, st),
+			Mounts: strings.Join(volumeNames(info.Labels), ","),
+		}
+		if it.Names == "" {
+			it.Names = info.ID
+		}
+		if !f.match(&it) {
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].created.After(items[j].created) })
+	if p.Latest {
+		p.Last = 1
+	}
+	if p.Last >= 0 && len(items) > p.Last {
+		items = items[:p.Last]
+	}
+	if !p.NoTrunc && p.Format != "json" {
+		for i := range items {
+			items[i].ID = items[i].ID[:min(12, len(items[i].ID))]
+			items[i].Command = strconv.Quote(truncateWithDots(items[i].Command, 20))
+		}
+	} else if p.Format != "json" {
+		for i := range items {
+			items[i].Command = strconv.Quote(items[i].Command)
+		}
+	}
+	if p.Quiet {
+		for _, it := range items {
+			fmt.Fprintln(a.env.Stdout, it.ID)
+		}
+		return nil
+	}
+	return cli.Print(a.env.Stdout, p.Format, cli.Table{
+		Headers: []string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"},
+		Row:     "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+	}, items)
+}
+
+func statusText(now time.Time, info containers.Container, st state) string {
+	switch st.status {
+	case "running", "paused":
+		started, err := time.Parse(time.RFC3339Nano, info.Labels[labelStartedAt])
+		s := "Up"
+		if err == nil {
+			s = "Up " + duration(now.Sub(started))
+		}
+		if st.status == "paused" {
+			s += " (Paused)"
+		}
+		return s
+	case "exited":
+		if st.finishedAt.IsZero() {
+			return "Exited"
+		}
+		return fmt.Sprintf("Exited (%d) %s", st.exitCode, ago(now, st.finishedAt))
+	default:
+		return "Created"
+	}
+}
+
+func ago(now, t time.Time) string { return duration(now.Sub(t)) + " ago" }
+
+// duration is docker's human duration: "Less than a second", "5 seconds",
+// "About a minute", "3 hours", "2 days".
+func duration(d time.Duration) string {
+	switch s := int(d.Seconds()); {
+	case s < 1:
+		return "Less than a second"
+	case s == 1:
+		return "1 second"
+	case s < 60:
+		return fmt.Sprintf("%d seconds", s)
+	case d.Minutes() < 2:
+		return "About a minute"
+	case d.Minutes() < 60:
+		return fmt.Sprintf("%d minutes", int(d.Minutes()))
+	case d.Hours() < 2:
+		return "About an hour"
+	case d.Hours() < 48:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	case d.Hours() < 24*14:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	default:
+		return fmt.Sprintf("%d weeks", int(d.Hours()/24/7))
+	}
+}
+
+func truncateWithDots(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+// joinUserLabels lists the user's labels as docker's ps does: k=v,k=v.
+func joinUserLabels(m map[string]string) string {
+	var kv []string
+	for k, v := range m {
+		if isInternalLabel(k) {
+			continue
+		}
+		kv = append(kv, k+"="+v)
+	}
+	sort.Strings(kv)
+	return strings.Join(kv, ",")
+}
+
+func isInternalLabel(k string) bool {
+	return strings.HasPrefix(k, "lepton/") || strings.HasPrefix(k, "lepton.volume/") || strings.HasPrefix(k, "containerd.io/") || strings.HasPrefix(k, "io.containerd.")
+}
+
+func volumeNames(labels map[string]string) []string {
+	var out []string
+	for k := range labels {
+		if v, ok := strings.CutPrefix(k, "lepton.volume/"); ok {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// psFilter is ps's --filter: values of one key are alternatives, different
+// keys must all match.
+type psFilter struct {
+	name, label, status, ancestor, id []string
+	exited                            []int
+}
+
+func parsePsFilters(fs []string) (*psFilter, error) {
+	f := &psFilter{}
+	for _, s := range fs {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, cli.Usagef("bad filter %q: want KEY=VALUE", s)
+		}
+		switch k {
+		case "name":
+			f.name = append(f.name, strings.TrimPrefix(v, "/"))
+		case "label":
+			f.label = append(f.label, v)
+		case "status":
+			switch v {
+			case "created", "running", "paused", "exited", "restarting", "removing", "dead":
+			default:
+				return nil, cli.Usagef("bad filter %q: status is one of created, running, paused, exited, restarting, removing, dead", s)
+			}
+			f.status = append(f.status, v)
+		case "ancestor":
+			f.ancestor = append(f.ancestor, v)
+		case "id":
+			f.id = append(f.id, v)
+		case "exited":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, cli.Usagef("bad filter %q: exited takes an exit code", s)
+			}
+			f.exited = append(f.exited, n)
+		default:
+			return nil, cli.Usagef("unknown filter %q: use name=, label=, status=, ancestor=, id= or exited=", k)
+		}
+	}
+	return f, nil
+}
+
+func (f *psFilter) match(it *psItem) bool {
+	if len(f.name) > 0 && !anyOf(f.name, func(n string) bool { return strings.Contains(it.Names, n) }) {
+		return false
+	}
+	for _, l := range f.label {
+		k, v, withValue := strings.Cut(l, "=")
+		got, ok := it.labels[k]
+		if !ok || withValue && got != v {
+			return false
+		}
+	}
+	if len(f.status) > 0 && !anyOf(f.status, func(s string) bool { return s == it.State }) {
+		return false
+	}
+	if len(f.ancestor) > 0 && !anyOf(f.ancestor, func(a string) bool {
+		n, err := normalizeImage(a)
+		return it.Image == a || err == nil && it.Image == n
+	}) {
+		return false
+	}
+	if len(f.id) > 0 && !anyOf(f.id, func(p string) bool { return strings.HasPrefix(it.ID, p) }) {
+		return false
+	}
+	if len(f.exited) > 0 && !(it.State == "exited" && anyOf(f.exited, func(n int) bool { return uint32(n) == it.exit })) {
+		return false
+	}
+	return true
+}
+
+func anyOf[T any](xs []T, pred func(T) bool) bool {
+	for _, x := range xs {
+		if pred(x) {
+			return true
+		}
+	}
+	return false
+}
+
+var _ = containerd.Running

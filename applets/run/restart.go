@@ -1,0 +1,41 @@
+package run
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/containerd/containerd/v2/core/runtime/restart"
+)
+
+// Restart policies are carried out by containerd's restart monitor, so a
+// container comes back after lepton has exited: the policy and the log URI
+// go in labels the monitor reads, and start/stop flip its status label.
+const (
+	restartStatusLabel = restart.StatusLabel
+	restartPolicyLabel = restart.PolicyLabel
+	restartLogURILabel = restart.LogURILabel
+)
+
+func restartLabels(p RestartPolicy) map[string]string {
+	switch p.Name {
+	case "", "no":
+		return nil
+	case "on-failure":
+		v := "on-failure"
+		if p.MaximumRetryCount > 0 {
+			v += ":" + strconv.Itoa(p.MaximumRetryCount)
+		}
+		return map[string]string{restartPolicyLabel: v}
+	default:
+		return map[string]string{restartPolicyLabel: p.Name}
+	}
+}
+
+// logURI is the binary:// URI that makes the shim run lepton as the
+// container's logging binary.
+type logURI struct{ self, dir string }
+
+func (l *logURI) String() string {
+	u := url.URL{Scheme: "binary", Path: l.self, RawQuery: url.Values{"__log": {l.dir}}.Encode()}
+	return u.String()
+}

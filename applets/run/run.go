@@ -1,0 +1,207 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type runCmd struct {
+	cli.Command
+	createFlags
+	Detach bool `short:"d" long:"detach" description:"Run in the background and print the container ID"`
+}
+
+func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) == 0 {
+		return cli.Usagef("run needs an image: lepton run [OPTIONS] IMAGE [COMMAND] [ARG...]")
+	}
+	if r.Interactive || r.TTY {
+		return errdefs.ErrNotImplemented.WithMessage("-i and -t are not supported yet: run without them (output is still shown), or with -d and use logs -f")
+	}
+	p, err := parsePlan(a.env, &r.createFlags, rest[0], rest[1:])
+	if err != nil {
+		return err
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctr, err := a.createContainer(ctx, c, p)
+	if err != nil {
+		return err
+	}
+	if err := writeCIDFile(r.CIDFile, ctr.ID()); err != nil {
+		a.remove(context.WithoutCancel(ctx), c, ctr.ID(), true)
+		return err
+	}
+	if r.Detach {
+		if _, _, err := a.startTask(ctx, c, ctr, p.cfg); err != nil {
+			return a.failedStart(ctx, c, ctr.ID(), err)
+		}
+		fmt.Fprintln(a.env.Stdout, ctr.ID())
+		return nil
+	}
+	return a.runAttached(ctx, c, ctr, p.cfg)
+}
+
+// runAttached starts the container and shows its output until it exits,
+// forwarding SIGINT and SIGTERM to it, as docker run does without -d.
+func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config) error {
+	dir := containerDir(a.g.DataRoot, a.g.Namespace, ctr.ID())
+	from := logSize(dir)
+	// From here on a signal is for the container, not for lepton: work on
+	// with a context that the applet's own interrupt handling cannot cancel.
+	ctx = context.WithoutCancel(ctx)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	task, statusC, err := a.startTask(ctx, c, ctr, cfg)
+	if err != nil {
+		return a.failedStart(ctx, c, ctr.ID(), err)
+	}
+	done := make(chan struct{})
+	var status containerd.ExitStatus
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				task.Kill(ctx, s.(syscall.Signal))
+			case status = <-statusC:
+				// Deleting the task closes the shim's ends of the output
+				// pipes, so the logging process sees the end and exits;
+				// the exit is kept in labels for ps and inspect.
+				recordExit(ctx, ctr, status)
+				task.Delete(ctx)
+				close(done)
+				return
+			}
+		}
+	}()
+	if err := followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done); err != nil {
+		fmt.Fprintf(a.env.Stderr, "%s: reading the container's output: %v\n", a.env.Name, err)
+	}
+	code, _, err := status.Result()
+	if err != nil {
+		return err
+	}
+	if cfg.HostConfig.AutoRemove {
+		if err := a.remove(ctx, c, ctr.ID(), true); err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: --rm: %v\n", a.env.Name, err)
+		}
+	}
+	if code != 0 {
+		return &cli.ExitError{Code: int(code)}
+	}
+	return nil
+}
+
+// failedStart removes a container whose process could not be started if
+// it was to be removed anyway, and gives docker's exit codes: 127 when the
+// command does not exist, 126 when it cannot be run.
+func (a *app) failedStart(ctx context.Context, c *containerd.Client, id string, err error) error {
+	if info, ierr := c.ContainerService().Get(ctx, id); ierr == nil && info.Labels["lepton/auto-remove"] == "true" {
+		a.remove(context.WithoutCancel(ctx), c, id, true)
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return &cli.ExitError{Code: 127, Err: fmt.Errorf("cannot start the container's command: %s", execReason(msg))}
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "is a directory"):
+		return &cli.ExitError{Code: 126, Err: fmt.Errorf("cannot run the container's command: %s", execReason(msg))}
+	}
+	return err
+}
+
+// execReason keeps the useful tail of runc's long error chain.
+func execReason(msg string) string {
+	if i := strings.LastIndex(msg, "exec: "); i >= 0 {
+		msg = msg[i+len("exec: "):]
+	}
+	return strings.TrimSuffix(strings.TrimSpace(msg), ": unknown")
+}
+
+// startTask starts ctr's process with lepton as its logging binary and
+// returns the task with a channel that delivers its exit.
+func (a *app) startTask(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	if old, err := ctr.Task(ctx, nil); err == nil {
+		st, err := old.Status(ctx)
+		if err == nil && st.Status != containerd.Stopped {
+			return nil, nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already %s", cfg.Name, st.Status))
+		}
+		if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
+		}
+	}
+	self, err := a.self()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := containerDir(a.g.DataRoot, a.g.Namespace, ctr.ID())
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	task, err := ctr.NewTask(ctx, cio.BinaryIO(self, map[string]string{"__log": dir}))
+	if err != nil {
+		return nil, nil, err
+	}
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		task.Delete(ctx)
+		return nil, nil, err
+	}
+	if err := task.Start(ctx); err != nil {
+		task.Delete(ctx)
+		return nil, nil, err
+	}
+	labels := map[string]string{labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	if cfg.HostConfig.RestartPolicy.Name != "" && cfg.HostConfig.RestartPolicy.Name != "no" {
+		labels[restartStatusLabel] = "running"
+		labels[restartLogURILabel] = (&logURI{self: self, dir: dir}).String()
+	}
+	if _, err := ctr.SetLabels(ctx, labels); err != nil {
+		return nil, nil, err
+	}
+	return task, statusC, nil
+}
+
+// recordExit keeps a finished run's exit code and time on the container, so
+// they outlive the task (and a containerd restart).
+func recordExit(ctx context.Context, ctr containerd.Container, st containerd.ExitStatus) {
+	ctr.SetLabels(ctx, map[string]string{
+		labelExitCode:   strconv.Itoa(int(st.ExitCode())),
+		labelFinishedAt: st.ExitTime().UTC().Format(time.RFC3339Nano),
+	})
+}
+
+func writeCIDFile(path, id string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("--cidfile %s already exists: remove it or choose another file", path))
+		}
+		return err
+	}
+	_, err = f.WriteString(id)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
