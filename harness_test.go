@@ -118,6 +118,10 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 
 [plugins."io.containerd.internal.v1.opt"]
   path = %[5]q
+
+# Restart policies are tested; checking every second keeps those tests short.
+[plugins."io.containerd.monitor.container.v1.restart"]
+  interval = "1s"
 `, filepath.Join(d, "root"), filepath.Join(d, "state"), sock, sock+".ttrpc", filepath.Join(d, "opt"))
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		w.why = err.Error()

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -491,11 +492,8 @@ func specOpts(p *plan, img containerd.Image, id string, mounts []specs.Mount, im
 	} else if !p.unconfined {
 		opts = append(opts, seccomp.WithDefaultProfile())
 	}
-	if len(cfg.HostConfig.CapAdd) > 0 {
-		opts = append(opts, withCaps(cfg.HostConfig.CapAdd, true))
-	}
-	if len(cfg.HostConfig.CapDrop) > 0 {
-		opts = append(opts, withCaps(cfg.HostConfig.CapDrop, false))
+	if len(cfg.HostConfig.CapAdd)+len(cfg.HostConfig.CapDrop) > 0 {
+		opts = append(opts, withCaps(cfg.HostConfig.CapAdd, cfg.HostConfig.CapDrop))
 	}
 	if p.noNewPriv {
 		opts = append(opts, oci.WithNoNewPrivileges)
@@ -539,20 +537,54 @@ func processArgs(cfg *Config, ic imageConfig) []string {
 	return append(append([]string{}, entry...), cmd...)
 }
 
-func withCaps(caps []string, add bool) oci.SpecOpts {
-	var norm []string
+// withCaps applies --cap-drop, then --cap-add, to every capability set,
+// docker style: "ALL" drops or adds everything, so --cap-drop ALL
+// --cap-add NET_BIND_SERVICE leaves exactly one.
+func withCaps(add, drop []string) oci.SpecOpts {
+	return func(ctx context.Context, cl oci.Client, c *containersT, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		if s.Process.Capabilities == nil {
+			s.Process.Capabilities = &specs.LinuxCapabilities{}
+		}
+		caps := s.Process.Capabilities
+		sets := []*[]string{&caps.Bounding, &caps.Effective, &caps.Permitted}
+		for _, d := range normCaps(drop) {
+			for _, set := range sets {
+				if d == "ALL" {
+					*set = nil
+					continue
+				}
+				*set = slices.DeleteFunc(*set, func(x string) bool { return x == d })
+			}
+		}
+		for _, a := range normCaps(add) {
+			if a == "ALL" {
+				return oci.WithAllKnownCapabilities(ctx, cl, c, s)
+			}
+			for _, set := range sets {
+				if !slices.Contains(*set, a) {
+					*set = append(*set, a)
+				}
+			}
+		}
+		caps.Inheritable = nil
+		return nil
+	}
+}
+
+func normCaps(caps []string) []string {
+	var out []string
 	for _, c := range caps {
 		c = strings.ToUpper(c)
 		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
 			c = "CAP_" + c
 		}
-		norm = append(norm, c)
+		out = append(out, c)
 	}
-	sort.Strings(norm)
-	if add {
-		return oci.WithAddedCapabilities(norm)
-	}
-	return oci.WithDroppedCapabilities(norm)
+	sort.Strings(out)
+	return out
 }
 
 var errNoEntrypoint = errors.New("no command: the image has no entrypoint or CMD, so give one after the image name")

@@ -81,8 +81,15 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 	}
 	var stdin io.Reader
+	var proc2 containerd.Process
+	stdinDone := make(chan struct{})
 	if e.Interactive {
-		stdin = a.env.Stdin
+		// At the end of our input the process must see the end of its
+		// own: close the shim's end of its stdin too.
+		stdin = &eofHook{r: a.env.Stdin, fn: func() {
+			<-stdinDone
+			proc2.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser)
+		}}
 	}
 	creator := cio.NewCreator(cio.WithStreams(stdin, a.env.Stdout, a.env.Stderr))
 	if e.Detach {
@@ -93,6 +100,8 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
+	proc2 = p
+	close(stdinDone)
 	ctx = context.WithoutCancel(ctx)
 	defer p.Delete(ctx)
 	statusC, err := p.Wait(ctx)
@@ -104,12 +113,6 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	if e.Detach {
 		return nil
-	}
-	if e.Interactive {
-		go func() {
-			// cio closes the FIFO when stdin ends; tell the process too.
-			p.IO().Wait()
-		}()
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -166,4 +169,20 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// eofHook calls fn once when r reaches its end.
+type eofHook struct {
+	r    io.Reader
+	fn   func()
+	done bool
+}
+
+func (h *eofHook) Read(b []byte) (int, error) {
+	n, err := h.r.Read(b)
+	if err == io.EOF && !h.done {
+		h.done = true
+		h.fn()
+	}
+	return n, err
 }

@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -25,7 +26,7 @@ type inspectCmd struct {
 
 // inspectItem is docker's container inspect shape (the fields lepton has).
 type inspectItem struct {
-	ID         string `json:"Id"`
+	Id         string // docker's spelling, so templates written for docker work
 	Created    string
 	Path       string
 	Args       []string
@@ -110,15 +111,16 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 		}
 	}
 	resp, err := c.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: info.ID})
+	err = errgrpc.ToNative(err)
 	if err != nil && !errdefs.IsNotFound(err) {
 		return inspectItem{}, err
 	}
 	st := stateOf(info, nil)
-	if resp != nil {
+	if err == nil && resp != nil {
 		st = stateOf(info, resp.Process)
 	}
 	it := inspectItem{
-		ID: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
+		Id: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
 		Name: "/" + cfg.Name, HostConfig: cfg.HostConfig,
 		LogPath: filepath.Join(containerDir(a.g.DataRoot, a.g.Namespace, info.ID), logFile),
 		State: inspectState{

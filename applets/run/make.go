@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -86,6 +87,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 		}
 		stale, err := claimName(ctx, c, names, p.cfg.Name, id)
 		if err == nil {
+			a.crashPoint("after-claim")
 			if stale != "" {
 				a.cleanLeftovers(ctx, c, stale)
 			}
@@ -152,6 +154,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 		if err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
+		a.crashPoint("after-create")
 		return nil
 	})
 	if err != nil {
@@ -278,6 +281,16 @@ func writeEtcFiles(dir string, p *plan) error {
 func (a *app) cleanLeftovers(ctx context.Context, c *containerd.Client, id string) {
 	c.SnapshotService(defaults.DefaultSnapshotter).Remove(ctx, id)
 	os.RemoveAll(containerDir(a.g.DataRoot, a.g.Namespace, id))
+}
+
+// crashPoint kills this process when LEPTON_TEST_CRASH names the point:
+// the tests use it to prove that a lepton killed there leaves nothing that
+// blocks the next command.
+func (a *app) crashPoint(point string) {
+	if a.env.Getenv("LEPTON_TEST_CRASH") == point {
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
 }
 
 func truncate(s string, n int) string {
