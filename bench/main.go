@@ -27,14 +27,16 @@ func main() {
 	runs := flag.Int("n", 30, "Runs per command (the median is reported)")
 	nvol := flag.Int("volumes", 1000, "Volumes to list")
 	bin := flag.String("lepton", "", "Lepton binary to time (default: build this checkout)")
+	address := flag.String("address", "/run/containerd/containerd.sock", "Containerd socket for the container benchmarks (skipped when none answers)")
+	ncont := flag.Int("containers", 1000, "Containers for ps to list")
 	flag.Parse()
-	if err := bench(*runs, *nvol, *bin); err != nil {
+	if err := bench(*runs, *nvol, *bin, *address, *ncont); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(runs, nvol int, bin string) error {
+func bench(runs, nvol int, bin, address string, ncont int) error {
 	tmp, err := os.MkdirTemp("", "lepton-bench-")
 	if err != nil {
 		return err
@@ -51,8 +53,10 @@ func bench(runs, nvol int, bin string) error {
 	}
 	bindir := filepath.Join(tmp, "bin")
 	os.MkdirAll(bindir, 0o755)
-	if err := os.Symlink(bin, filepath.Join(bindir, "lepton-volume")); err != nil {
-		return err
+	for _, n := range []string{"lepton", "lepton-volume", "lepton-run", "lepton-container"} {
+		if err := os.Symlink(bin, filepath.Join(bindir, n)); err != nil {
+			return err
+		}
 	}
 	home := filepath.Join(tmp, "home")
 	if err := seedVolumes(home, nvol); err != nil {
@@ -61,11 +65,7 @@ func bench(runs, nvol int, bin string) error {
 	env := append(os.Environ(), "LEPTON_HOME="+home, "CONTAINERD_NAMESPACE=default")
 
 	fmt.Printf("lepton benchmarks: median of %d runs each, %s\n\n", runs, time.Now().Format(time.RFC3339))
-	rows := []struct {
-		name     string
-		argv     []string
-		baseline string
-	}{
+	rows := []row{
 		{"/bin/true (process floor)", []string{"/bin/true"}, ""},
 		{"ctr --version", []string{"ctr", "--version"}, ""},
 		{"lepton --list-applets", []string{bin, "--list-applets"}, "ctr --version"},
@@ -75,6 +75,23 @@ func bench(runs, nvol int, bin string) error {
 	}
 	medians := map[string]time.Duration{}
 	fmt.Printf("%-44s %10s %10s  %s\n", "command", "median", "p90", "ratio")
+	if err := timeRows(rows, env, runs, medians); err != nil {
+		return err
+	}
+	if _, err := os.Stat(address); err != nil {
+		fmt.Printf("\ncontainer benchmarks skipped: no containerd at %s\n", address)
+		return nil
+	}
+	return benchContainers(tmp, bindir, home, address, runs, ncont)
+}
+
+type row struct {
+	name     string
+	argv     []string
+	baseline string
+}
+
+func timeRows(rows []row, env []string, runs int, medians map[string]time.Duration) error {
 	for _, r := range rows {
 		if _, err := exec.LookPath(r.argv[0]); err != nil {
 			fmt.Printf("%-44s %10s\n", r.name, "(not installed)")
@@ -114,9 +131,15 @@ func seedVolumes(home string, n int) error {
 	return nil
 }
 
+// timeRuns runs argv n times after two warm-up runs (n < 0: once, no
+// warm-up) and returns the durations sorted.
 func timeRuns(argv, env []string, n int) ([]time.Duration, error) {
 	var ds []time.Duration
-	for i := 0; i < n+2; i++ { // two warm-up runs, not counted
+	warm := 2
+	if n < 0 {
+		n, warm = 1, 0
+	}
+	for i := 0; i < n+warm; i++ {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Env = env
 		start := time.Now()
@@ -125,12 +148,16 @@ func timeRuns(argv, env []string, n int) ([]time.Duration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
 		}
-		if i >= 2 {
+		if i >= warm {
 			ds = append(ds, d)
 		}
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	sortDurations(ds)
 	return ds, nil
+}
+
+func sortDurations(ds []time.Duration) {
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

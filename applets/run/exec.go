@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -49,20 +50,16 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	task, err := ctr.Task(ctx, nil)
-	if err == nil {
-		var st containerd.Status
-		if st, err = task.Status(ctx); err == nil && st.Status != containerd.Running {
-			err = errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s, not running", rest[0], st.Status))
-		}
-	} else if errdefs.IsNotFound(err) {
-		err = errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", rest[0]))
+	if errdefs.IsNotFound(err) {
+		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", rest[0]))
 	}
 	if err != nil {
 		return err
 	}
-	spec, err := ctr.Spec(ctx)
-	if err != nil {
-		return err
+	// The spec came with the container's record: no second round trip.
+	var spec oci.Spec
+	if info.Spec == nil || json.Unmarshal(info.Spec.GetValue(), &spec) != nil || spec.Process == nil {
+		return fmt.Errorf("container %s has no usable spec", rest[0])
 	}
 	proc := *spec.Process
 	proc.Args = rest[1:]
@@ -74,7 +71,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		proc.Cwd = e.Workdir
 	}
 	if e.User != "" {
-		s := *spec
+		s := spec
 		s.Process = &proc
 		if err := oci.WithUser(e.User)(ctx, c, &info, &s); err != nil {
 			return fmt.Errorf("user %s: %w", e.User, err)
@@ -98,6 +95,9 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	execID := "exec-" + randomHex(8)
 	p, err := task.Exec(ctx, execID, &proc, creator)
 	if err != nil {
+		if st, serr := task.Status(ctx); serr == nil && st.Status != containerd.Running {
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s, not running", rest[0], st.Status))
+		}
 		return err
 	}
 	proc2 = p

@@ -70,7 +70,14 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 
-	task, statusC, err := a.startTask(ctx, c, ctr, cfg)
+	// A --rm container's log would be deleted at its exit, so its output
+	// goes straight to us through FIFOs, as with ctr, and no logging
+	// process is started: the fastest run there is.
+	var direct cio.Creator
+	if cfg.HostConfig.AutoRemove {
+		direct = cio.NewCreator(cio.WithStreams(nil, a.env.Stdout, a.env.Stderr))
+	}
+	task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, direct)
 	if err != nil {
 		return a.failedStart(ctx, c, ctr.ID(), err)
 	}
@@ -92,7 +99,9 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 			}
 		}
 	}()
-	if err := followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done); err != nil {
+	if direct != nil {
+		<-done
+	} else if err := followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done); err != nil {
 		fmt.Fprintf(a.env.Stderr, "%s: reading the container's output: %v\n", a.env.Name, err)
 	}
 	code, _, err := status.Result()
@@ -138,6 +147,12 @@ func execReason(msg string) string {
 // startTask starts ctr's process with lepton as its logging binary and
 // returns the task with a channel that delivers its exit.
 func (a *app) startTask(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	return a.startTaskIO(ctx, c, ctr, cfg, nil)
+}
+
+// startTaskIO is startTask with the process's I/O given by io instead, if
+// it is not nil.
+func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config, io cio.Creator) (containerd.Task, <-chan containerd.ExitStatus, error) {
 	if old, err := ctr.Task(ctx, nil); err == nil {
 		st, err := old.Status(ctx)
 		if err == nil && st.Status != containerd.Stopped {
@@ -155,7 +170,10 @@ func (a *app) startTask(ctx context.Context, c *containerd.Client, ctr container
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
-	task, err := ctr.NewTask(ctx, cio.BinaryIO(self, map[string]string{"__log": dir}))
+	if io == nil {
+		io = cio.BinaryIO(self, map[string]string{"__log": dir})
+	}
+	task, err := ctr.NewTask(ctx, io)
 	if err != nil {
 		return nil, nil, err
 	}

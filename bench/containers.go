@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+
+	"github.com/lepton-project/lepton/internal/testimage"
+)
+
+const benchNS = "lepton-bench"
+
+// benchContainers times container commands beside ctr doing the same work
+// against the same daemon, in a namespace of their own that is removed
+// afterwards.
+func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
+	ctx := namespaces.WithNamespace(context.Background(), benchNS)
+	c, err := containerd.New(address)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	defer cleanNamespace(ctx, c)
+
+	img, err := testimage.Busybox()
+	if err != nil {
+		return fmt.Errorf("test image: %w", err)
+	}
+	tar := filepath.Join(tmp, "busybox.tar")
+	if err := testimage.WriteOCI(img, tar, testimage.LocalName); err != nil {
+		return err
+	}
+	ctr := func(args ...string) []string {
+		return append([]string{"ctr", "--address", address, "-n", benchNS}, args...)
+	}
+	if out, err := exec.Command(ctr("images", "import", tar)[0], ctr("images", "import", tar)[1:]...).CombinedOutput(); err != nil {
+		return fmt.Errorf("import: %v: %s", err, out)
+	}
+	env := append(os.Environ(), "LEPTON_HOME="+home, "CONTAINERD_ADDRESS="+address, "CONTAINERD_NAMESPACE="+benchNS,
+		"LEPTON_SELF="+filepath.Join(bindir, "lepton"))
+	lep := func(name string, args ...string) []string { return append([]string{filepath.Join(bindir, name)}, args...) }
+	img0 := testimage.LocalName
+	must := func(argv []string) error {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
+		}
+		return nil
+	}
+	if err := must(lep("lepton-run", "-d", "--name", "execbox", img0, "sleep", "3600")); err != nil {
+		return err
+	}
+	if err := must(ctr("run", "-d", img0, "ctrbox", "sleep", "3600")); err != nil {
+		return err
+	}
+	n := 0
+	next := func() string { n++; return fmt.Sprint("b", n) }
+
+	fmt.Println()
+	medians := map[string]time.Duration{}
+	// Each lepton command is timed alternately with its ctr baseline, so
+	// that drift in the machine's load falls on both alike.
+	pairs := []struct {
+		base, name string
+		baseArgv   func() []string
+		argv       func() []string
+	}{
+		{"ctr run --rm IMAGE true", "lepton run --rm IMAGE true",
+			func() []string { return ctr("run", "--rm", img0, next(), "true") },
+			func() []string { return lep("lepton-run", "--rm", img0, "true") }},
+		{"ctr task exec NAME true", "lepton exec NAME true",
+			func() []string { return ctr("task", "exec", "--exec-id", next(), "ctrbox", "true") },
+			func() []string { return lep("lepton-container", "exec", "execbox", "true") }},
+	}
+	for _, pr := range pairs {
+		var bs, ls []time.Duration
+		for i := 0; i < runs+2; i++ {
+			b, err := timeRuns(pr.baseArgv(), env, -1)
+			if err != nil {
+				return fmt.Errorf("%s: %w", pr.base, err)
+			}
+			l, err := timeRuns(pr.argv(), env, -1)
+			if err != nil {
+				return fmt.Errorf("%s: %w", pr.name, err)
+			}
+			if i >= 2 {
+				bs, ls = append(bs, b...), append(ls, l...)
+			}
+		}
+		sortDurations(bs)
+		sortDurations(ls)
+		report(pr.base, bs, medians, "")
+		report(pr.name, ls, medians, pr.base)
+	}
+
+	// ps over many containers: created straight through the client, as
+	// lepton would label them, so that setting up stays quick.
+	for _, total := range []int{ncont / 10, ncont} {
+		if err := fillContainers(ctx, c, total); err != nil {
+			return err
+		}
+		base := fmt.Sprintf("ctr containers ls (%d)", total)
+		for _, r := range []struct{ name, baseline string; argv []string }{
+			{base, "", ctr("containers", "ls")},
+			{fmt.Sprintf("lepton ps -a (%d)", total), base, lep("lepton-container", "ps", "-a")},
+		} {
+			ds, err := timeRuns(r.argv, env, max(runs/3, 5))
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+			report(r.name, ds, medians, r.baseline)
+		}
+	}
+	if err := emptyNamespaceOf(ctx, c, "fill-"); err != nil {
+		return err
+	}
+
+	// 20 parallel detached runs: as lepton does them, and with every
+	// command holding one lock from start to end, the design lepton avoids.
+	for _, mode := range []string{"lepton (per-name locks)", "one lock for the whole command"} {
+		start := time.Now()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for i := range 20 {
+			argv := lep("lepton-run", "-d", "--name", fmt.Sprintf("par%d", i), img0, "true")
+			if strings.HasPrefix(mode, "one lock") {
+				argv = append([]string{"flock", filepath.Join(tmp, "global.lock")}, argv...)
+			}
+			wg.Go(func() {
+				if err := must(argv); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+		d := time.Since(start)
+		fmt.Printf("%-44s %10s\n", "20 parallel run -d, "+mode, ms(d))
+		medians["par:"+mode] = d
+		if err := must(append(lep("lepton-container", "rm", "-f"), names("par", 20)...)); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%-44s %10.2fx\n", "  per-name locks / one lock", float64(medians["par:lepton (per-name locks)"])/float64(medians["par:one lock for the whole command"]))
+	return nil
+}
+
+func names(prefix string, n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("%s%d", prefix, i))
+	}
+	return out
+}
+
+func report(name string, ds []time.Duration, medians map[string]time.Duration, baseline string) {
+	med, p90 := ds[len(ds)/2], ds[len(ds)*9/10]
+	medians[name] = med
+	ratio := ""
+	if b, ok := medians[baseline]; ok && b > 0 {
+		ratio = fmt.Sprintf("%.2fx %s", float64(med)/float64(b), baseline)
+	}
+	fmt.Printf("%-44s %10s %10s  %s\n", name, ms(med), ms(p90), ratio)
+}
+
+func fillContainers(ctx context.Context, c *containerd.Client, total int) error {
+	have, err := c.ContainerService().List(ctx, "id~=^fill-")
+	if err != nil {
+		return err
+	}
+	img, err := c.GetImage(ctx, testimage.LocalName)
+	if err != nil {
+		return err
+	}
+	for i := len(have); i < total; i++ {
+		id := fmt.Sprintf("fill-%05d", i)
+		_, err := c.NewContainer(ctx, id, containerd.WithImage(img),
+			containerd.WithNewSpec(oci.WithRootFSPath("rootfs"), oci.WithProcessArgs("true")),
+			containerd.WithContainerLabels(map[string]string{"lepton/name": id, "lepton/command": "true"}))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func emptyNamespaceOf(ctx context.Context, c *containerd.Client, prefix string) error {
+	cs, err := c.Containers(ctx, "id~=^"+prefix)
+	if err != nil {
+		return err
+	}
+	for _, ct := range cs {
+		ct.Delete(ctx)
+	}
+	return nil
+}
+
+func cleanNamespace(ctx context.Context, c *containerd.Client) {
+	cs, _ := c.Containers(ctx)
+	for _, ct := range cs {
+		if t, err := ct.Task(ctx, nil); err == nil {
+			t.Delete(ctx, containerd.WithProcessKill)
+		}
+		ct.Delete(ctx, containerd.WithSnapshotCleanup)
+	}
+	is := c.ImageService()
+	imgs, _ := is.List(ctx)
+	for _, i := range imgs {
+		is.Delete(ctx, i.Name)
+	}
+	c.NamespaceService().Delete(ctx, benchNS)
+}
