@@ -47,7 +47,9 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 	}
 	env := append(os.Environ(), "LEPTON_HOME="+home, "CONTAINERD_ADDRESS="+address, "CONTAINERD_NAMESPACE="+benchNS,
 		"LEPTON_SELF="+filepath.Join(bindir, "lepton"))
-	lep := func(name string, args ...string) []string { return append([]string{filepath.Join(bindir, name)}, args...) }
+	lep := func(name string, args ...string) []string {
+		return append([]string{filepath.Join(bindir, name)}, args...)
+	}
 	img0 := testimage.LocalName
 	must := func(argv []string) error {
 		cmd := exec.Command(argv[0], argv[1:]...)
@@ -110,7 +112,10 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 			return err
 		}
 		base := fmt.Sprintf("ctr containers ls (%d)", total)
-		for _, r := range []struct{ name, baseline string; argv []string }{
+		for _, r := range []struct {
+			name, baseline string
+			argv           []string
+		}{
 			{base, "", ctr("containers", "ls")},
 			{fmt.Sprintf("lepton ps -a (%d)", total), base, lep("lepton-container", "ps", "-a")},
 		} {
