@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/containerd/console"
 	flags "github.com/jessevdk/go-flags"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -46,7 +51,7 @@ func TestScripts(t *testing.T) {
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       os.Getenv("LEPTON_UPDATE") == "1",
-				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock},
+				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock, "ptyrun": ptyrun},
 				Setup: func(e *testscript.Env) error {
 					work := e.WorkDir
 					ns := scriptNamespace(strings.TrimPrefix(filepath.Base(work), "script-"))
@@ -169,4 +174,66 @@ func stalesock(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	ts.Check(l.Close())
+}
+
+// ptyrun INPUT PROG [ARGS...] runs PROG with a new pseudo-terminal as its
+// standard streams and controlling terminal, as a person at a terminal
+// would: it types INPUT's lines one by one, then captures what the
+// terminal showed as stdout.
+func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: ptyrun INPUTFILE PROG [ARGS...]")
+	}
+	input, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	master, slavePath, err := console.NewPty()
+	ts.Check(err)
+	defer master.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	ts.Check(err)
+	prog, err := exec.LookPath(args[1])
+	if p := ts.Getenv("PATH"); err != nil || p != "" {
+		for _, d := range filepath.SplitList(p) {
+			if _, serr := os.Stat(filepath.Join(d, args[1])); serr == nil {
+				prog, err = filepath.Join(d, args[1]), nil
+				break
+			}
+		}
+	}
+	ts.Check(err)
+	cmd := exec.Command(prog, args[2:]...)
+	cmd.Dir = ts.Getenv("PWD")
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LEPTON_HOME", "LEPTON_SELF", "CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "XDG_RUNTIME_DIR"} {
+		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	ts.Check(cmd.Start())
+	slave.Close()
+	var out bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		io.Copy(&out, master) // ends with EIO once the last holder of the slave exits
+		close(read)
+	}()
+	for _, line := range strings.SplitAfter(string(input), "\n") {
+		time.Sleep(700 * time.Millisecond) // let the shell in the container come up and prompt
+		master.Write([]byte(strings.ReplaceAll(line, "\n", "\r")))
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err = <-waited:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		ts.Fatalf("ptyrun: %s still running after 60s; the terminal showed:\n%s", args[1], out.String())
+	}
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+	}
+	ts.Stdout().Write(out.Bytes())
+	if neg != (err != nil) {
+		ts.Fatalf("ptyrun %s: %v (negated: %v); the terminal showed:\n%s", args[1], err, neg, out.String())
+	}
 }

@@ -23,7 +23,7 @@ type execCmd struct {
 	cli.Command
 	Detach      bool     `short:"d" long:"detach" description:"Start the command and return at once"`
 	Interactive bool     `short:"i" long:"interactive" description:"Pass standard input to the command"`
-	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal (not supported yet)"`
+	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 	Env         []string `short:"e" long:"env" value-name:"<KEY=VALUE>" description:"Set an environment variable"`
 	Workdir     string   `short:"w" long:"workdir" value-name:"<DIR>" description:"Working directory inside the container"`
 	User        string   `short:"u" long:"user" value-name:"<USER[:GROUP]>" description:"User (name or UID) to run as"`
@@ -33,8 +33,8 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(rest) < 2 {
 		return cli.Usagef("exec needs a container and a command: lepton exec [OPTIONS] CONTAINER COMMAND [ARG...]")
 	}
-	if e.TTY {
-		return errdefs.ErrNotImplemented.WithMessage("exec -t is not supported yet: run the command without -t")
+	if e.Interactive && e.TTY && !e.Detach && !isTerminal(a.env.Stdin) {
+		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
 	}
 	c, err := a.client(ctx)
 	if err != nil {
@@ -63,7 +63,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	proc := *spec.Process
 	proc.Args = rest[1:]
-	proc.Terminal = false
+	proc.Terminal = e.TTY
 	if len(e.Env) > 0 {
 		proc.Env = replaceEnv(proc.Env, expandEnv(a.env, e.Env))
 	}
@@ -77,20 +77,14 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 			return fmt.Errorf("user %s: %w", e.User, err)
 		}
 	}
-	var stdin io.Reader
-	var proc2 containerd.Process
-	stdinDone := make(chan struct{})
-	if e.Interactive {
-		// At the end of our input the process must see the end of its
-		// own: close the shim's end of its stdin too.
-		stdin = &eofHook{r: a.env.Stdin, fn: func() {
-			<-stdinDone
-			proc2.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser)
-		}}
-	}
-	creator := cio.NewCreator(cio.WithStreams(stdin, a.env.Stdout, a.env.Stderr))
-	if e.Detach {
-		creator = cio.NullIO
+	creator := cio.NullIO
+	var at *attachment
+	if !e.Detach {
+		if at, err = a.attach(ctx, e.Interactive, e.TTY, ""); err != nil {
+			return err
+		}
+		defer at.close()
+		creator = at.creator
 	}
 	execID := "exec-" + randomHex(8)
 	p, err := task.Exec(ctx, execID, &proc, creator)
@@ -100,8 +94,6 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		return err
 	}
-	proc2 = p
-	close(stdinDone)
 	ctx = context.WithoutCancel(ctx)
 	defer p.Delete(ctx)
 	statusC, err := p.Wait(ctx)
@@ -114,6 +106,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	if e.Detach {
 		return nil
 	}
+	at.started(ctx, p)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)

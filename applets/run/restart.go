@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/containerd/containerd/v2/pkg/cio"
+
 	"github.com/containerd/containerd/v2/core/runtime/restart"
 )
 
@@ -39,3 +41,20 @@ func (l *logURI) String() string {
 	u := url.URL{Scheme: "binary", Path: l.self, RawQuery: url.Values{"__log": {l.dir}}.Encode()}
 	return u.String()
 }
+
+// logIO hands the process's output to lepton's logging binary. Unlike
+// cio.BinaryIO it can ask for a terminal (run -dt), which the shim then
+// copies to the logging binary as stdout.
+func logIO(u *logURI, terminal bool) cio.Creator {
+	return func(string) (cio.IO, error) {
+		s := u.String()
+		return &uriIO{cfg: cio.Config{Stdout: s, Stderr: s, Terminal: terminal}}, nil
+	}
+}
+
+type uriIO struct{ cfg cio.Config }
+
+func (u *uriIO) Config() cio.Config { return u.cfg }
+func (u *uriIO) Cancel()            {}
+func (u *uriIO) Wait()              {}
+func (u *uriIO) Close() error       { return nil }

@@ -2,6 +2,8 @@ package run
 
 import (
 	"context"
+	"io"
+
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/containerd/console"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -28,8 +32,8 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(rest) == 0 {
 		return cli.Usagef("run needs an image: lepton run [OPTIONS] IMAGE [COMMAND] [ARG...]")
 	}
-	if r.Interactive || r.TTY {
-		return errdefs.ErrNotImplemented.WithMessage("-i and -t are not supported yet: run without them (output is still shown), or with -d and use logs -f")
+	if r.Interactive && r.TTY && !r.Detach && !isTerminal(a.env.Stdin) {
+		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
 	}
 	p, err := parsePlan(a.env, &r.createFlags, rest[0], rest[1:])
 	if err != nil {
@@ -70,17 +74,41 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 
-	// A --rm container's log would be deleted at its exit, so its output
-	// goes straight to us through FIFOs, as with ctr, and no logging
-	// process is started: the fastest run there is.
-	var direct cio.Creator
-	if cfg.HostConfig.AutoRemove {
-		direct = cio.NewCreator(cio.WithStreams(nil, a.env.Stdout, a.env.Stderr))
+	// With -i or -t the streams must reach the process directly, through
+	// FIFOs, and lepton keeps the log copy itself. A --rm container goes
+	// the same way without a log (it would be deleted at exit), as with
+	// ctr, and no logging process is started: the fastest run there is.
+	if cfg.HostConfig.AutoRemove || cfg.OpenStdin || cfg.Tty {
+		logDir := dir
+		if cfg.HostConfig.AutoRemove {
+			logDir = ""
+		}
+		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir)
+		if err != nil {
+			return a.failedStart(ctx, c, ctr.ID(), err)
+		}
+		defer at.close()
+		task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, at.creator)
+		if err != nil {
+			return a.failedStart(ctx, c, ctr.ID(), err)
+		}
+		at.started(ctx, task)
+		return a.waitAttached(ctx, c, ctr, cfg, task, statusC, sigs, nil)
 	}
-	task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, direct)
+	task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, nil)
 	if err != nil {
 		return a.failedStart(ctx, c, ctr.ID(), err)
 	}
+	return a.waitAttached(ctx, c, ctr, cfg, task, statusC, sigs, func(done <-chan struct{}) error {
+		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done)
+	})
+}
+
+// waitAttached forwards signals to the task until it exits, then records
+// the exit, deletes the task (which ends its output), lets show print the
+// rest, and removes the container under --rm.
+func (a *app) waitAttached(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config,
+	task containerd.Task, statusC <-chan containerd.ExitStatus, sigs chan os.Signal, show func(done <-chan struct{}) error) error {
 	done := make(chan struct{})
 	var status containerd.ExitStatus
 	go func() {
@@ -99,9 +127,9 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 			}
 		}
 	}()
-	if direct != nil {
+	if show == nil {
 		<-done
-	} else if err := followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done); err != nil {
+	} else if err := show(done); err != nil {
 		fmt.Fprintf(a.env.Stderr, "%s: reading the container's output: %v\n", a.env.Name, err)
 	}
 	code, _, err := status.Result()
@@ -171,7 +199,7 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 		return nil, nil, err
 	}
 	if io == nil {
-		io = cio.BinaryIO(self, map[string]string{"__log": dir})
+		io = logIO(&logURI{self: self, dir: dir}, cfg.Tty)
 	}
 	task, err := ctr.NewTask(ctx, io)
 	if err != nil {
@@ -204,6 +232,15 @@ func recordExit(ctx context.Context, ctr containerd.Container, st containerd.Exi
 		labelExitCode:   strconv.Itoa(int(st.ExitCode())),
 		labelFinishedAt: st.ExitTime().UTC().Format(time.RFC3339Nano),
 	})
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := console.ConsoleFromFile(f)
+	return err == nil
 }
 
 func writeCIDFile(path, id string) error {
