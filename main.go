@@ -34,18 +34,26 @@ var commands = map[string]struct {
 	prefix []string
 }{
 	"__log":     {"lepton-container", []string{"__log"}}, // the shim's logging binary
+	"attach":    {"lepton-container", []string{"attach"}},
 	"container": {"lepton-container", nil},
+	"cp":        {"lepton-container", []string{"cp"}},
 	"create":    {"lepton-container", []string{"create"}},
 	"exec":      {"lepton-container", []string{"exec"}},
 	"inspect":   {"lepton-container", []string{"inspect"}},
 	"kill":      {"lepton-container", []string{"kill"}},
 	"logs":      {"lepton-container", []string{"logs"}},
+	"pause":     {"lepton-container", []string{"pause"}},
+	"port":      {"lepton-container", []string{"port"}},
 	"ps":        {"lepton-container", []string{"ps"}},
+	"rename":    {"lepton-container", []string{"rename"}},
 	"restart":   {"lepton-container", []string{"restart"}},
 	"rm":        {"lepton-container", []string{"rm"}},
 	"run":       {"lepton-run", nil},
 	"start":     {"lepton-container", []string{"start"}},
+	"stats":     {"lepton-container", []string{"stats"}},
 	"stop":      {"lepton-container", []string{"stop"}},
+	"top":       {"lepton-container", []string{"top"}},
+	"unpause":   {"lepton-container", []string{"unpause"}},
 	"volume":    {"lepton-volume", nil},
 	"wait":      {"lepton-container", []string{"wait"}},
 }

@@ -98,6 +98,15 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Logs    logsCmd    `command:"logs" description:"Show a container's output"`
 		Inspect inspectCmd `command:"inspect" description:"Show containers in detail, as a JSON array"`
 		Wait    waitCmd    `command:"wait" description:"Wait for containers to stop and print their exit codes"`
+		Attach  attachCmd  `command:"attach" description:"Show a running container's output until it stops"`
+		Pause   pauseCmd   `command:"pause" description:"Freeze the processes of containers"`
+		Unpause unpauseCmd `command:"unpause" description:"Thaw paused containers"`
+		Rename  renameCmd  `command:"rename" description:"Rename a container"`
+		Top     topCmd     `command:"top" description:"List a container's processes"`
+		Stats   statsCmd   `command:"stats" description:"Show containers' CPU, memory, process and I/O use"`
+		Port    portCmd    `command:"port" description:"List a container's published ports"`
+		Prune   pruneCmd   `command:"prune" description:"Remove stopped containers and what killed commands left"`
+		Cp      cpCmd      `command:"cp" description:"Copy files between a container and the host"`
 		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
 	}{}
 	p := cli.NewParser(env.Name, opts)

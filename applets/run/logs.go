@@ -115,10 +115,12 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 }
 
 // followLog prints the log from offset from until done is closed and the
-// logging process has written everything.
-func followLog(ctx context.Context, dir string, from int64, stdout, stderr io.Writer, done <-chan struct{}) error {
+// logging process has written everything, waiting for it at most drain
+// (long when the caller deleted the task, which ends the logger; short
+// when the task is kept and the logger lives on).
+func followLog(ctx context.Context, dir string, from int64, stdout, stderr io.Writer, done <-chan struct{}, drain time.Duration) error {
 	pr := &logPrinter{stdout: stdout, stderr: stderr}
-	return pr.follow(ctx, dir, from, done, 5*time.Second)
+	return pr.follow(ctx, dir, from, done, drain)
 }
 
 type logPrinter struct {

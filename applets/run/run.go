@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"io"
 
 	"errors"
 	"fmt"
@@ -100,7 +99,7 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 		return a.failedStart(ctx, c, ctr.ID(), err)
 	}
 	return a.waitAttached(ctx, c, ctr, cfg, task, statusC, sigs, func(done <-chan struct{}) error {
-		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done)
+		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done, 5*time.Second)
 	})
 }
 
@@ -234,7 +233,7 @@ func recordExit(ctx context.Context, ctr containerd.Container, st containerd.Exi
 	})
 }
 
-func isTerminal(r io.Reader) bool {
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false

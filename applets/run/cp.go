@@ -1,0 +1,336 @@
+package run
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type cpCmd struct {
+	cli.Command
+	Args struct {
+		Src  string `positional-arg-name:"<SRC>" required:"yes" description:"CONTAINER:PATH, a host path, or - for a tar stream on stdin"`
+		Dest string `positional-arg-name:"<DEST>" required:"yes" description:"CONTAINER:PATH, a host path, or - for a tar stream on stdout"`
+	} `positional-args:"yes"`
+}
+
+// run copies between a container and the host, docker style. Every path
+// inside the container is resolved as the container would see it (its
+// symlinks are followed within its root), and every file operation goes
+// through an os.Root on the container's root, so no symlink in the
+// container can make lepton read or write outside it.
+func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) > 0 {
+		return cli.Usagef("unexpected argument %q", rest[0])
+	}
+	srcCtr, srcPath := splitContainerPath(cp.Args.Src)
+	dstCtr, dstPath := splitContainerPath(cp.Args.Dest)
+	switch {
+	case srcCtr != "" && dstCtr != "":
+		return cli.Usagef("copying between two containers is not supported: copy to the host first")
+	case srcCtr == "" && dstCtr == "":
+		return cli.Usagef("one of SRC and DEST must be CONTAINER:PATH")
+	}
+	ref, cpath := srcCtr, srcPath
+	if dstCtr != "" {
+		ref, cpath = dstCtr, dstPath
+	}
+	if cpath == "" {
+		cpath = "/"
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	info, err := a.resolve(ctx, c, ref)
+	if err != nil {
+		return err
+	}
+	rootDir, release, err := containerRoot(ctx, c, info)
+	if err != nil {
+		return err
+	}
+	defer release()
+	root, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	if srcCtr != "" {
+		rel, err := resolveIn(root, cpath)
+		if err != nil {
+			return err
+		}
+		if _, err := root.Lstat(rel); err != nil {
+			return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory in container %s: %s", ref, cpath))
+		}
+		if dstPath == "-" {
+			return writeTar(a.env.Stdout, root, rel, path.Base(cpath))
+		}
+		return copyOut(root, rel, path.Base(cpath), dstPath)
+	}
+	rel, err := resolveIn(root, cpath)
+	if err != nil {
+		return err
+	}
+	if srcPath == "-" {
+		fi, err := root.Stat(rel)
+		if err != nil || !fi.IsDir() {
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s in container %s must be an existing directory to extract a tar stream into", cpath, ref))
+		}
+		return extractTar(a.env.Stdin, root, rel)
+	}
+	return copyIn(root, srcPath, rel)
+}
+
+// splitContainerPath splits "name:/path"; a local path that merely holds a
+// colon must start with / or . to be read as local, as with docker.
+func splitContainerPath(arg string) (ctr, p string) {
+	if arg == "-" || strings.HasPrefix(arg, "/") || strings.HasPrefix(arg, ".") {
+		return "", arg
+	}
+	if i := strings.IndexByte(arg, ':'); i > 0 {
+		return arg[:i], arg[i+1:]
+	}
+	return "", arg
+}
+
+// containerRoot is a host directory showing the container's file system:
+// the running process's root (with its volumes), or else its snapshot
+// mounted for the occasion.
+func containerRoot(ctx context.Context, c *containerd.Client, info containers.Container) (string, func(), error) {
+	if ctr, err := c.LoadContainer(ctx, info.ID); err == nil {
+		if task, err := ctr.Task(ctx, nil); err == nil {
+			if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
+				return "/proc/" + strconv.Itoa(int(task.Pid())) + "/root", func() {}, nil
+			}
+		}
+	}
+	mounts, err := c.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
+	if err != nil {
+		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "lepton-cp-")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := mount.All(mounts, dir); err != nil {
+		os.Remove(dir)
+		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
+	}
+	return dir, func() {
+		mount.UnmountAll(dir, 0)
+		os.Remove(dir)
+	}, nil
+}
+
+// resolveIn resolves p inside root the way the container would: symlinks
+// are followed, an absolute target starts again at the root, and ".."
+// never climbs above it. The result is relative to root.
+func resolveIn(root *os.Root, p string) (string, error) {
+	todo := strings.Split(path.Clean("/"+p), "/")
+	var done []string
+	for hops := 0; len(todo) > 0; {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) > 0 {
+				done = done[:len(done)-1]
+			}
+			continue
+		}
+		cur := path.Join(append(done, part)...)
+		fi, err := root.Lstat(cur)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, part) // a missing last part is for the caller to create
+			continue
+		}
+		if hops++; hops > 40 {
+			return "", errdefs.ErrInvalidArgument.WithMessage("too many levels of symbolic links in " + p)
+		}
+		target, err := root.Readlink(cur)
+		if err != nil {
+			return "", err
+		}
+		if strings.HasPrefix(target, "/") {
+			done = nil
+		}
+		todo = append(strings.Split(target, "/"), todo...)
+	}
+	if len(done) == 0 {
+		return ".", nil
+	}
+	return path.Join(done...), nil
+}
+
+// writeTar streams rel (a file or a tree) as a tar archive named name.
+func writeTar(w io.Writer, root *os.Root, rel, name string) error {
+	tw := tar.NewWriter(w)
+	fsys := root.FS()
+	err := fs.WalkDir(fsys, rel, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := root.Lstat(p)
+		if err != nil {
+			return err
+		}
+		link := ""
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if link, err = root.Readlink(p); err != nil {
+				return err
+			}
+		}
+		h, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		inner := strings.TrimPrefix(strings.TrimPrefix(p, rel), "/")
+		h.Name = path.Join(name, inner)
+		if fi.IsDir() {
+			h.Name += "/"
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if fi.Mode().IsRegular() {
+			f, err := root.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// copyOut copies rel from the container to the host path dst: into dst
+// when it is an existing directory, else as dst.
+func copyOut(root *os.Root, rel, name, dst string) error {
+	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
+		dst = filepath.Join(dst, name)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, root, rel, ".")) }()
+	hostRoot, err := os.OpenRoot(filepath.Dir(dst))
+	if err != nil {
+		return err
+	}
+	defer hostRoot.Close()
+	return extractTarAs(pr, hostRoot, filepath.Base(dst))
+}
+
+// copyIn copies the host path src into the container at rel: into rel when
+// it is an existing directory, else as rel.
+func copyIn(root *os.Root, src, rel string) error {
+	if _, err := os.Lstat(src); err != nil {
+		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory: %s", src))
+	}
+	dstName := rel
+	if fi, err := root.Stat(rel); err == nil && fi.IsDir() {
+		dstName = path.Join(rel, filepath.Base(src))
+	}
+	srcRoot, err := os.OpenRoot(filepath.Dir(filepath.Clean(src)))
+	if err != nil {
+		return err
+	}
+	defer srcRoot.Close()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeTar(pw, srcRoot, filepath.Base(filepath.Clean(src)), ".")) }()
+	sub, err := root.OpenRoot(path.Dir(dstName))
+	if err != nil {
+		return fmt.Errorf("destination directory %s: %w", path.Dir(dstName), err)
+	}
+	defer sub.Close()
+	return extractTarAs(pr, sub, path.Base(dstName))
+}
+
+// extractTar unpacks a tar stream into dir within root. Entries are
+// confined to root whatever their names or links say.
+func extractTar(r io.Reader, root *os.Root, dir string) error {
+	sub, err := root.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer sub.Close()
+	return extractTarAs(r, sub, "")
+}
+
+// extractTarAs unpacks a tar stream into root; with as set, the stream's
+// top entry "." is renamed to as.
+func extractTarAs(r io.Reader, root *os.Root, as string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read tar stream: %w", err)
+		}
+		name := path.Clean(h.Name)
+		if as != "" {
+			name = path.Join(as, name)
+		}
+		if name == "." || strings.HasPrefix(name, "../") || name == ".." || path.IsAbs(name) {
+			if name == "." {
+				continue
+			}
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("tar entry %q points outside the destination", h.Name))
+		}
+		mode := fs.FileMode(h.Mode) & fs.ModePerm
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, mode|0o700); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+				return err
+			}
+			f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			root.Remove(name)
+			if err := root.Symlink(h.Linkname, name); err != nil {
+				return err
+			}
+		default:
+			// devices, fifos and hard links are skipped: cp is for files
+		}
+	}
+}

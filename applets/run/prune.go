@@ -1,0 +1,176 @@
+package run
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	tasktypes "github.com/containerd/containerd/api/types/task"
+	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/store"
+)
+
+type pruneCmd struct {
+	cli.Command
+	Force   bool     `short:"f" long:"force" description:"Do not ask for confirmation"`
+	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only containers matching: label=KEY[=VALUE], until=TIME"`
+}
+
+// run removes every container that is not running, then what killed
+// lepton processes left: name claims with no container and no live
+// creator, and container directories nobody owns.
+func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) > 0 {
+		return cli.Usagef("unexpected argument %q", rest[0])
+	}
+	var labels []string
+	var until time.Time
+	for _, f := range p.Filters {
+		k, v, ok := strings.Cut(f, "=")
+		switch {
+		case ok && k == "label":
+			labels = append(labels, v)
+		case ok && k == "until":
+			t, err := parseTime(v, time.Now())
+			if err != nil {
+				return err
+			}
+			until = t
+		default:
+			return cli.Usagef("bad filter %q: prune takes label=KEY[=VALUE] and until=TIME", f)
+		}
+	}
+	if !p.Force {
+		fmt.Fprint(a.env.Stderr, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
+		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
+			return nil
+		}
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	all, err := c.ContainerService().List(ctx)
+	if err != nil {
+		return err
+	}
+	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return err
+	}
+	byID := map[string]*tasktypes.Process{}
+	for _, t := range resp.Tasks {
+		byID[t.ID] = t
+	}
+	var removed []string
+	var reclaimed int64
+	failed := 0
+	for _, info := range all {
+		st := stateOf(info, byID[info.ID])
+		if st.status == "running" || st.status == "paused" {
+			continue
+		}
+		if !until.IsZero() && !info.CreatedAt.Before(until) {
+			continue
+		}
+		keep := false
+		for _, l := range labels {
+			k, v, withValue := strings.Cut(l, "=")
+			if got, ok := info.Labels[k]; !ok || withValue && got != v {
+				keep = true
+			}
+		}
+		if keep {
+			continue
+		}
+		size := dirSize(containerDir(a.g.DataRoot, a.g.Namespace, info.ID))
+		if err := a.remove(ctx, c, info.ID, false); err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, info.ID[:12], err)
+			failed++
+			continue
+		}
+		removed = append(removed, info.ID)
+		reclaimed += size
+	}
+	a.sweepLeftovers(ctx, c)
+	if len(removed) > 0 {
+		fmt.Fprintln(a.env.Stdout, "Deleted Containers:")
+		for _, id := range removed {
+			fmt.Fprintln(a.env.Stdout, id)
+		}
+		fmt.Fprintln(a.env.Stdout)
+	}
+	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", bytesSI(uint64(reclaimed)))
+	if failed > 0 {
+		return &cli.ExitError{Code: 1}
+	}
+	return nil
+}
+
+// sweepLeftovers drops stale name claims (their container never got made
+// and their creator is dead) with what they left, and directories of
+// containers that neither exist nor are being made.
+func (a *app) sweepLeftovers(ctx context.Context, c *containerd.Client) {
+	names, err := a.names(ctx)
+	if err != nil {
+		return
+	}
+	entries, _ := names.List(ctx)
+	live := map[string]bool{}
+	for _, e := range entries {
+		var cl claim
+		if json.Unmarshal(e.Data, &cl) != nil {
+			continue
+		}
+		names.Locked(ctx, e.Key, func(r *store.Record) error {
+			b, err := r.Data()
+			if err != nil || json.Unmarshal(b, &cl) != nil {
+				return nil
+			}
+			if ok, err := claimLive(ctx, c, &cl); err != nil || ok {
+				live[cl.ID] = true
+				return nil
+			}
+			a.cleanLeftovers(ctx, c, cl.ID)
+			return r.Remove()
+		})
+	}
+	dir := filepath.Join(a.g.DataRoot, "containers", a.g.Namespace)
+	des, _ := os.ReadDir(dir)
+	for _, de := range des {
+		id := de.Name()
+		if live[id] {
+			continue
+		}
+		if _, err := c.ContainerService().Get(ctx, id); err == nil {
+			continue
+		}
+		// Young directories may belong to a create between its claim and
+		// the claim being listed above.
+		if fi, err := de.Info(); err == nil && time.Since(fi.ModTime()) > time.Minute {
+			os.RemoveAll(filepath.Join(dir, id))
+		}
+	}
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
+}
