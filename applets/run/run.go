@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"io"
 
 	"errors"
 	"fmt"
@@ -24,7 +25,8 @@ import (
 type runCmd struct {
 	cli.Command
 	createFlags
-	Detach bool `short:"d" long:"detach" description:"Run in the background and print the container ID"`
+	Detach bool     `short:"d" long:"detach" description:"Run in the background and print the container ID"`
+	Attach []string `short:"a" long:"attach" value-name:"<STREAM>" description:"Attach only these streams: stdin, stdout, stderr (default: stdout and stderr)"`
 }
 
 func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
@@ -33,6 +35,30 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	if r.Interactive && r.TTY && !r.Detach && !isTerminal(a.env.Stdin) {
 		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
+	}
+	if len(r.Attach) > 0 {
+		if r.Detach {
+			return cli.Usagef("conflicting options: -a and -d (a detached container has nothing attached)")
+		}
+		env := *a.env
+		out, errs, in := io.Discard, io.Discard, false
+		for _, s := range r.Attach {
+			switch strings.ToLower(s) {
+			case "stdout":
+				out = a.env.Stdout
+			case "stderr":
+				errs = a.env.Stderr
+			case "stdin":
+				in = true
+			default:
+				return cli.Usagef("bad --attach %q: want stdin, stdout or stderr", s)
+			}
+		}
+		env.Stdout, env.Stderr = out, errs
+		if in {
+			r.Interactive = true
+		}
+		a = &app{env: &env, g: a.g}
 	}
 	p, err := parsePlan(a.env, &r.createFlags, rest[0], rest[1:])
 	if err != nil {
