@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package run is lepton-run (docker run) and lepton-container (create,
 // start, stop, kill, rm, ps, exec, logs, inspect, wait, ...).
 //
