@@ -10,12 +10,15 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/containerd/log"
+	"github.com/sirupsen/logrus"
+
 	"github.com/lepton-project/lepton/common/cli"
 )
 
 // globalFlags are the options "lepton" takes before the command and hands
 // on to the applet; true means the option takes a value.
-var globalFlags = map[string]bool{"--address": true, "--namespace": true, "--data-root": true}
+var globalFlags = map[string]bool{"--address": true, "--namespace": true, "--data-root": true, "--hosts-dir": true}
 
 func init() {
 	for name, c := range commands {
@@ -32,6 +35,9 @@ func dispatch(args []string, base *cli.Env) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := *base
+	// containerd's libraries log what they do and what they clean up; lepton
+	// reports its own errors, so their logs would only say things twice.
+	log.L.Logger.SetLevel(logrus.FatalLevel)
 	name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
 	if name == "lepton" || name == "docker" {
 		env.Name = name

@@ -46,6 +46,8 @@ type world struct {
 	busyboxTar string // OCI archive of the busybox image; "" when not built
 	busyboxRef string // where the busybox image sits in the registry
 	imageWhy   string // why there is no busybox image
+	twoLayer   string // a two-layer image in the registry, for the flaky face
+	faces      faces
 
 	stop []func()
 }
@@ -119,6 +121,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 [plugins."io.containerd.internal.v1.opt"]
   path = %[5]q
 
+# Scripts share the daemon but not its content: one script's pull must not
+# make another's free.
+[plugins."io.containerd.metadata.v1.bolt"]
+  content_sharing_policy = "isolated"
+
 # Restart policies are tested; checking every second keeps those tests short.
 [plugins."io.containerd.monitor.container.v1.restart"]
   interval = "1s"
@@ -175,10 +182,14 @@ func (w *world) startRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("registry: %v", err)
 	}
-	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := &http.Server{Handler: h}
 	go srv.Serve(l)
 	w.registry = l.Addr().String()
 	w.stop = append(w.stop, func() { srv.Close() })
+	if w.faces, err = w.startFaces(h); err != nil {
+		t.Fatalf("registry faces: %v", err)
+	}
 }
 
 // buildBusybox pushes the busybox test image to the registry and writes it
@@ -197,7 +208,19 @@ func (w *world) buildBusybox() {
 	w.busyboxTar = filepath.Join(w.dir, "busybox-oci.tar")
 	if err := testimage.WriteOCI(img, w.busyboxTar, testimage.LocalName); err != nil {
 		w.busyboxTar, w.imageWhy = "", err.Error()
+		return
 	}
+	// A second layer of random data, which the flaky face breaks once.
+	two, extra, err := testimage.WithRandomLayer(img, 2<<20)
+	if err == nil {
+		w.twoLayer = w.registry + "/lepton-test/twolayer:latest"
+		err = testimage.Push(two, w.twoLayer)
+	}
+	if err != nil {
+		w.busyboxTar, w.imageWhy = "", err.Error()
+		return
+	}
+	w.faces.flakyDigest = extra
 }
 
 // unmountUnder detaches whatever is still mounted below dir (a crashed

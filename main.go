@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 
+	"github.com/lepton-project/lepton/applets/image"
 	"github.com/lepton-project/lepton/applets/run"
 	"github.com/lepton-project/lepton/applets/volume"
 	"github.com/lepton-project/lepton/common/cli"
@@ -23,6 +24,7 @@ func main() {
 // Keep it sorted; install.sh links exactly these names (lepton --list-applets).
 var applets = map[string]cli.Applet{
 	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
+	"lepton-image":     {Main: image.Main, Parser: image.Parser},
 	"lepton-run":       {Main: run.Main, Parser: run.Parser},
 	"lepton-volume":    {Main: volume.Main, Parser: volume.Parser},
 }
@@ -39,19 +41,30 @@ var commands = map[string]struct {
 	"cp":        {"lepton-container", []string{"cp"}},
 	"create":    {"lepton-container", []string{"create"}},
 	"exec":      {"lepton-container", []string{"exec"}},
+	"history":   {"lepton-image", []string{"history"}},
+	"image":     {"lepton-image", nil},
+	"images":    {"lepton-image", []string{"ls"}},
 	"inspect":   {"lepton-container", []string{"inspect"}},
 	"kill":      {"lepton-container", []string{"kill"}},
+	"load":      {"lepton-image", []string{"load"}},
+	"login":     {"lepton-image", []string{"login"}},
+	"logout":    {"lepton-image", []string{"logout"}},
 	"logs":      {"lepton-container", []string{"logs"}},
 	"pause":     {"lepton-container", []string{"pause"}},
 	"port":      {"lepton-container", []string{"port"}},
 	"ps":        {"lepton-container", []string{"ps"}},
+	"pull":      {"lepton-image", []string{"pull"}},
+	"push":      {"lepton-image", []string{"push"}},
 	"rename":    {"lepton-container", []string{"rename"}},
 	"restart":   {"lepton-container", []string{"restart"}},
 	"rm":        {"lepton-container", []string{"rm"}},
+	"rmi":       {"lepton-image", []string{"rm"}},
 	"run":       {"lepton-run", nil},
+	"save":      {"lepton-image", []string{"save"}},
 	"start":     {"lepton-container", []string{"start"}},
 	"stats":     {"lepton-container", []string{"stats"}},
 	"stop":      {"lepton-container", []string{"stop"}},
+	"tag":       {"lepton-image", []string{"tag"}},
 	"top":       {"lepton-container", []string{"top"}},
 	"unpause":   {"lepton-container", []string{"unpause"}},
 	"volume":    {"lepton-volume", nil},

@@ -67,6 +67,14 @@ func TestScripts(t *testing.T) {
 						"REGISTRY":             w.registry,
 						"BUSYBOX_TAR":          w.busyboxTar,
 						"BUSYBOX_REF":          w.busyboxRef,
+						"TWOLAYER":             strings.TrimPrefix(w.twoLayer, w.registry+"/"),
+						"REGISTRY_TLS":         w.faces.tls,
+						"REGISTRY_TLS_CA":      w.faces.tlsCA,
+						"REGISTRY_BASIC":       w.faces.basic,
+						"REGISTRY_BEARER":      w.faces.bearer,
+						"REGISTRY_FLAKY":       w.faces.flaky,
+						"REGISTRY_USER":        testUser,
+						"REGISTRY_PASSWORD":    testPassword,
 						"LEPTON_SRC":           src,
 					} {
 						e.Setenv(k, v)

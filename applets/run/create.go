@@ -20,11 +20,11 @@ import (
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
-	"github.com/distribution/reference"
 	units "github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/volumes"
 )
 
@@ -60,6 +60,7 @@ type createFlags struct {
 	CIDFile     string   `long:"cidfile" value-name:"<FILE>" description:"Write the container ID to a file"`
 	Ulimit      []string `long:"ulimit" value-name:"<NAME=SOFT[:HARD]>" description:"Set a resource limit (only when asked: raising one needs CAP_SYS_RESOURCE)"`
 	Init        bool     `long:"init" description:"Run an init as PID 1 (not supported yet)"`
+	Pull        string   `long:"pull" value-name:"<WHEN>" default:"missing" description:"Pull the image: missing, always or never"`
 	Interactive bool     `short:"i" long:"interactive" description:"Keep standard input open"`
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 }
@@ -212,6 +213,11 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 			return nil, cli.Usagef("bad --stop-timeout %q: want whole seconds", f.StopTimeout)
 		}
 	}
+	switch f.Pull {
+	case "missing", "always", "never":
+	default:
+		return nil, cli.Usagef("bad --pull %q: want missing, always or never", f.Pull)
+	}
 	if f.Name != "" {
 		if err := validName(f.Name); err != nil {
 			return nil, err
@@ -220,7 +226,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 	p.cfg = &Config{
 		Name: strings.TrimPrefix(f.Name, "/"), Image: image, Cmd: cmd, Env: p.env, Labels: p.labels,
 		WorkingDir: f.Workdir, User: f.User, Hostname: f.Hostname, Tty: f.TTY, OpenStdin: f.Interactive,
-		StopSignal: f.StopSignal,
+		StopSignal: f.StopSignal, Pull: f.Pull,
 		HostConfig: HostConfig{
 			Binds: f.Volumes, Tmpfs: tmpfs, AutoRemove: f.Rm, NetworkMode: f.Network, ReadonlyRootfs: f.ReadOnly,
 			Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop, SecurityOpt: f.SecurityOpt,
@@ -410,29 +416,33 @@ func parseRestart(s string) (RestartPolicy, error) {
 	return p, nil
 }
 
-// normalizeImage turns docker's short names into containerd's full ones:
-// busybox → docker.io/library/busybox:latest.
-func normalizeImage(ref string) (string, error) {
-	named, err := reference.ParseDockerRef(ref)
-	if err != nil {
-		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid image reference %q: %v", ref, err))
-	}
-	return named.String(), nil
-}
+func normalizeImage(ref string) (string, error) { return registry.Normalize(ref) }
 
 // getImage finds an image in the local store, unpacked for the default
-// snapshotter.
-func getImage(ctx context.Context, c *containerd.Client, ref string) (containerd.Image, error) {
-	name, err := normalizeImage(ref)
+// snapshotter, pulling it first as pull says (missing, always, never).
+func (a *app) getImage(ctx context.Context, c *containerd.Client, ref, pull string) (containerd.Image, error) {
+	name, err := registry.Normalize(ref)
 	if err != nil {
 		return nil, err
 	}
-	img, err := c.GetImage(ctx, name)
-	if errdefs.IsNotFound(err) && name != ref {
-		img, err = c.GetImage(ctx, ref)
+	var img containerd.Image
+	if pull != "always" {
+		img, err = c.GetImage(ctx, name)
+		if errdefs.IsNotFound(err) && name != ref {
+			img, err = c.GetImage(ctx, ref)
+		}
+	}
+	if pull == "always" || errdefs.IsNotFound(err) && pull == "missing" {
+		if pull == "missing" {
+			fmt.Fprintf(a.env.Stderr, "Unable to find image '%s' locally\n", ref)
+		}
+		img, err = registry.Pull(ctx, c, name, registry.PullOptions{Registry: a.g.Registry(), Out: a.env.Stderr, TTY: isTerminal(a.env.Stderr)})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if errdefs.IsNotFound(err) {
-		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such image: %s (pulling arrives with lepton-image; for now import it, e.g. ctr images import FILE)", ref))
+		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such image: %s (--pull never: pull it first with lepton pull)", ref))
 	}
 	if err != nil {
 		return nil, err

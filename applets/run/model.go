@@ -50,6 +50,7 @@ type Config struct {
 	Tty        bool
 	OpenStdin  bool
 	StopSignal string
+	Pull       string `json:"-"`
 	HostConfig HostConfig
 }
 

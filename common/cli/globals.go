@@ -9,6 +9,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 
 	"github.com/lepton-project/lepton/common/ctrd"
+	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -23,6 +24,11 @@ type Globals struct {
 	Address   string `long:"address" value-name:"<SOCKET>" description:"Containerd socket (env CONTAINERD_ADDRESS; default /run/containerd/containerd.sock)"`
 	Namespace string `long:"namespace" value-name:"<NAME>" description:"Containerd namespace (env CONTAINERD_NAMESPACE; default \"default\")"`
 	DataRoot  string `long:"data-root" value-name:"<DIR>" description:"Where lepton keeps its state (env LEPTON_HOME; default /var/lib/lepton as root)"`
+	HostsDir  string `long:"hosts-dir" value-name:"<DIR>" description:"Registry configuration in containerd's hosts.toml layout (default /etc/containerd/certs.d)"`
+
+	// DockerConfig is the directory of docker's config.json (credentials):
+	// DOCKER_CONFIG, else ~/.docker.
+	DockerConfig string `no-flag:"yes"`
 }
 
 // Resolve fills what was not given on the command line from the
@@ -43,6 +49,17 @@ func (g *Globals) Resolve(env *Env) {
 	if g.DataRoot == "" {
 		g.DataRoot = DefaultDataRoot(env)
 	}
+	if g.HostsDir == "" {
+		g.HostsDir = registry.DefaultHostsDir
+	}
+	if g.DockerConfig = env.Getenv("DOCKER_CONFIG"); g.DockerConfig == "" {
+		g.DockerConfig = filepath.Join(env.Getenv("HOME"), ".docker")
+	}
+}
+
+// Registry is where registries are configured, from the resolved globals.
+func (g *Globals) Registry() registry.Options {
+	return registry.Options{HostsDir: g.HostsDir, DockerConfig: g.DockerConfig}
 }
 
 // DefaultDataRoot is LEPTON_HOME, else /var/lib/lepton for root, else

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"debug/elf"
 	"errors"
 	"fmt"
@@ -59,6 +60,9 @@ func Busybox() (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	created := v1.Time{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	cf.Created = created
+	cf.History = []v1.History{{Created: created, CreatedBy: "lepton testimage: busybox-static with a link per applet", Comment: "test image"}}
 	cf.Config.Cmd = []string{"sh"}
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	return mutate.ConfigFile(img, cf)
@@ -204,4 +208,28 @@ func tarDir(dir, dst string) error {
 		err = cerr
 	}
 	return err
+}
+
+// WithRandomLayer adds a layer holding n random bytes and returns the new
+// image with the layer's digest.
+func WithRandomLayer(img v1.Image, n int) (v1.Image, string, error) {
+	data := make([]byte, n)
+	rand.Read(data)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "random.bin", Mode: 0o644, Size: int64(n), ModTime: time.Unix(0, 0)})
+	tw.Write(data)
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(buf.Bytes())), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := mutate.AppendLayers(img, layer)
+	if err != nil {
+		return nil, "", err
+	}
+	d, err := layer.Digest()
+	return out, d.String(), err
 }

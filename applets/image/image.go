@@ -1,0 +1,72 @@
+// Package image is lepton-image: docker's image commands on containerd's
+// content and image stores. Registries are configured with containerd's
+// hosts.toml files and docker's config.json (see common/registry).
+package image
+
+import (
+	"context"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/store"
+)
+
+// Main runs lepton-image.
+func Main(ctx context.Context, env *cli.Env, args []string) error {
+	_, err := Parser(ctx, env).ParseArgs(args)
+	return err
+}
+
+// Parser is lepton-image's command line.
+func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
+	opts := &struct {
+		cli.Globals
+		Pull    pullCmd    `command:"pull" description:"Download an image from a registry"`
+		Push    pushCmd    `command:"push" description:"Upload an image to a registry"`
+		Ls      lsCmd      `command:"ls" alias:"list" description:"List images"`
+		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove images"`
+		Tag     tagCmd     `command:"tag" description:"Give an image another name"`
+		Inspect inspectCmd `command:"inspect" description:"Show images in detail, as a JSON array"`
+		History historyCmd `command:"history" description:"Show how an image's layers were made"`
+		Save    saveCmd    `command:"save" description:"Write images to a tar archive (OCI layout with docker's manifest.json)"`
+		Load    loadCmd    `command:"load" description:"Read images from a tar archive"`
+		Login   loginCmd   `command:"login" description:"Store credentials for a registry, once it accepts them"`
+		Logout  logoutCmd  `command:"logout" description:"Forget the credentials for a registry"`
+	}{}
+	p := cli.NewParser(env.Name, opts)
+	p.ShortDescription = "Manage images"
+	p.CommandHandler = func(c flags.Commander, rest []string) error {
+		opts.Globals.Resolve(env)
+		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
+	}
+	return p
+}
+
+type command interface {
+	run(ctx context.Context, a *app, rest []string) error
+}
+
+type app struct {
+	env *cli.Env
+	g   *cli.Globals
+}
+
+func (a *app) client(ctx context.Context) (*containerd.Client, error) { return a.g.Client(ctx) }
+
+func (a *app) infoCache(ctx context.Context) (*store.Collection, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.Collection(a.g.Namespace, "image-info")
+}
+
+func noExtra(rest []string) error {
+	if len(rest) > 0 {
+		return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lepton-project/lepton/common/registry"
+	"github.com/lepton-project/lepton/common/store"
+)
+
+// find returns the image records ref names: a name (short or full), a
+// name@digest, or an ID (the target digest, whole or a unique prefix; an
+// ID names every tag of that image).
+func find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image, error) {
+	is := c.ImageService()
+	if name, err := registry.Normalize(ref); err == nil {
+		if img, err := is.Get(ctx, name); err == nil {
+			return []images.Image{img}, nil
+		}
+	}
+	if img, err := is.Get(ctx, ref); err == nil {
+		return []images.Image{img}, nil
+	}
+	id := strings.TrimPrefix(ref, "sha256:")
+	if len(id) >= 4 && isHex(id) {
+		all, err := is.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []images.Image
+		var target string
+		for _, img := range all {
+			if strings.HasPrefix(img.Target.Digest.Encoded(), id) {
+				if target != "" && target != img.Target.Digest.String() {
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("image ID prefix %q is ambiguous: give more of it", ref))
+				}
+				target = img.Target.Digest.String()
+				out = append(out, img)
+			}
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + ref)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// summary is what ls shows of an image. It depends only on the image's
+// target digest, so it is cached in the store under that digest: listing
+// 200 images then reads 200 small files instead of 600 blobs.
+type summary struct {
+	Size      int64
+	Created   time.Time
+	Config    string // config digest
+	Platforms []string
+}
+
+func summarize(ctx context.Context, c *containerd.Client, cache *store.Collection, img images.Image) (summary, error) {
+	key := img.Target.Digest.Encoded()
+	var s summary
+	if cache != nil {
+		if b, err := cache.Get(ctx, key); err == nil && json.Unmarshal(b, &s) == nil {
+			return s, nil
+		}
+	}
+	ci := containerd.NewImage(c, img)
+	size, err := ci.Size(ctx)
+	if err != nil {
+		return s, err
+	}
+	cfgDesc, err := ci.Config(ctx)
+	if err != nil {
+		return s, err
+	}
+	cfg, err := readConfig(ctx, c.ContentStore(), cfgDesc)
+	if err != nil {
+		return s, err
+	}
+	s.Size, s.Config = size, cfgDesc.Digest.String()
+	if cfg.Created != nil {
+		s.Created = *cfg.Created
+	}
+	if cache != nil {
+		if b, err := json.Marshal(s); err == nil {
+			cache.Put(ctx, key, b)
+		}
+	}
+	return s, nil
+}
+
+func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*ocispec.Image, error) {
+	b, err := content.ReadBlob(ctx, cs, desc)
+	if err != nil {
+		return nil, err
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
+	}
+	return &cfg, nil
+}
+
+// splitName splits docker.io/library/alpine:3 into its repository and tag
+// as docker shows them (docker.io/library/ dropped).
+func splitName(name string) (repo, tag string) {
+	repo, tag = name, "<none>"
+	if i := strings.LastIndex(name, "@"); i >= 0 {
+		repo = name[:i]
+	} else if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		repo, tag = name[:i], name[i+1:]
+	}
+	repo = strings.TrimPrefix(repo, "docker.io/library/")
+	repo = strings.TrimPrefix(repo, "docker.io/")
+	return repo, tag
+}

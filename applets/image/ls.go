@@ -1,0 +1,246 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/images"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type lsCmd struct {
+	cli.Command
+	All     bool     `short:"a" long:"all" description:"Show all images (lepton keeps no intermediate ones, so the same as without)"`
+	Quiet   bool     `short:"q" long:"quiet" description:"Print image IDs only"`
+	Digests bool     `long:"digests" description:"Show digests"`
+	NoTrunc bool     `long:"no-trunc" description:"Do not shorten IDs"`
+	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: reference=PATTERN, label=KEY[=VALUE], dangling=true|false, before=IMAGE, since=IMAGE"`
+	Format  string   `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line), \"table\", or a Go template"`
+	Args    struct {
+		Repository string `positional-arg-name:"<REPOSITORY>" description:"Only images of this repository"`
+	} `positional-args:"yes"`
+}
+
+// lsItem is one row, with docker's --format json field names.
+type lsItem struct {
+	Containers   string
+	CreatedAt    string
+	CreatedSince string
+	Digest       string
+	ID           string
+	Repository   string
+	Tag          string
+	Size         string
+
+	created time.Time
+	labels  map[string]string
+	name    string
+}
+
+func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	if l.Format != "" && l.Format != "json" && l.Format != "table" {
+		if _, err := cli.Template(strings.TrimPrefix(l.Format, "table ")); err != nil {
+			return err
+		}
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cache, _ := a.infoCache(ctx)
+	f, err := parseFilters(l.Filters, func(ref string) (time.Time, error) {
+		imgs, err := find(ctx, c, ref)
+		if err != nil {
+			return time.Time{}, err
+		}
+		s, err := summarize(ctx, c, cache, imgs[0])
+		return s.Created, err
+	})
+	if err != nil {
+		return err
+	}
+	all, err := c.ImageService().List(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var items []lsItem
+	for _, img := range all {
+		s, err := summarize(ctx, c, cache, img)
+		if err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, img.Name, err)
+			continue
+		}
+		repo, tag := splitName(img.Name)
+		if isDigestName(img.Name) {
+			repo, tag = strings.TrimPrefix(strings.TrimPrefix(img.Name[:strings.LastIndex(img.Name, "@")], "docker.io/library/"), "docker.io/"), "<none>"
+		}
+		id := img.Target.Digest.String()
+		if !l.NoTrunc {
+			id = img.Target.Digest.Encoded()[:12]
+		}
+		it := lsItem{
+			Containers: "N/A", CreatedAt: s.Created.Format("2006-01-02 15:04:05 -0700 MST"),
+			CreatedSince: since(now, s.Created), Digest: img.Target.Digest.String(), ID: id,
+			Repository: repo, Tag: tag, Size: humanSize(s.Size), created: s.Created, labels: img.Labels, name: img.Name,
+		}
+		if l.Args.Repository != "" && repo != l.Args.Repository && !strings.HasPrefix(img.Name, l.Args.Repository) {
+			continue
+		}
+		if !f.match(&it, img) {
+			continue
+		}
+		items = append(items, it)
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].created.Equal(items[j].created) {
+			return items[i].created.After(items[j].created)
+		}
+		return items[i].name < items[j].name
+	})
+	if l.Quiet {
+		seen := map[string]bool{}
+		for _, it := range items {
+			if !seen[it.ID] {
+				seen[it.ID] = true
+				fmt.Fprintln(a.env.Stdout, it.ID)
+			}
+		}
+		return nil
+	}
+	table := cli.Table{Headers: []string{"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"}, Row: "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"}
+	if l.Digests {
+		table = cli.Table{Headers: []string{"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"}, Row: "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"}
+	}
+	return cli.Print(a.env.Stdout, l.Format, table, items)
+}
+
+func isDigestName(n string) bool { return strings.Contains(n, "@sha256:") }
+
+// imageFilter is ls's --filter.
+type imageFilter struct {
+	refs, labels  []string
+	dangling      []bool
+	before, after *time.Time
+}
+
+// parseFilters reads ls's --filter flags; createdOf finds the creation
+// time of the image a before= or since= filter names.
+func parseFilters(fs []string, createdOf func(string) (time.Time, error)) (*imageFilter, error) {
+	f := &imageFilter{}
+	for _, s := range fs {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, cli.Usagef("bad filter %q: want KEY=VALUE", s)
+		}
+		switch k {
+		case "reference":
+			f.refs = append(f.refs, v)
+		case "label":
+			f.labels = append(f.labels, v)
+		case "dangling":
+			switch v {
+			case "true", "1":
+				f.dangling = append(f.dangling, true)
+			case "false", "0":
+				f.dangling = append(f.dangling, false)
+			default:
+				return nil, cli.Usagef("bad filter %q: dangling takes true or false", s)
+			}
+		case "before", "since":
+			t, err := createdOf(v)
+			if err != nil {
+				return nil, fmt.Errorf("filter %s: %w", s, err)
+			}
+			if k == "before" {
+				f.before = &t
+			} else {
+				f.after = &t
+			}
+		default:
+			return nil, cli.Usagef("unknown filter %q: use reference=, label=, dangling=", k)
+		}
+	}
+	return f, nil
+}
+
+func (f *imageFilter) match(it *lsItem, img images.Image) bool {
+	if len(f.refs) > 0 {
+		ok := false
+		for _, pat := range f.refs {
+			for _, cand := range []string{it.Repository + ":" + it.Tag, it.Repository, img.Name} {
+				if m, _ := path.Match(pat, cand); m {
+					ok = true
+				}
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for _, l := range f.labels {
+		k, v, withValue := strings.Cut(l, "=")
+		got, ok := img.Labels[k]
+		if !ok || withValue && got != v {
+			return false
+		}
+	}
+	if f.before != nil && !it.created.Before(*f.before) || f.after != nil && !it.created.After(*f.after) {
+		return false
+	}
+	if len(f.dangling) > 0 {
+		dangling := it.Tag == "<none>"
+		ok := false
+		for _, d := range f.dangling {
+			ok = ok || d == dangling
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func since(now, t time.Time) string {
+	if t.IsZero() {
+		return "N/A"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	case d < 14*24*time.Hour:
+		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	case d < 60*24*time.Hour:
+		return fmt.Sprintf("%d weeks ago", int(d.Hours()/24/7))
+	case d < 730*24*time.Hour:
+		return fmt.Sprintf("%d months ago", int(d.Hours()/24/30))
+	}
+	return fmt.Sprintf("%d years ago", int(d.Hours()/24/365))
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	f, names, i := float64(n), []string{"kB", "MB", "GB", "TB"}, -1
+	for f >= unit && i < len(names)-1 {
+		f /= unit
+		i++
+	}
+	return fmt.Sprintf("%.3g%s", f, names[i])
+}
