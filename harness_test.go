@@ -39,15 +39,17 @@ import (
 
 // world is what the harness set up once for all scripts.
 type world struct {
-	dir        string // private temporary tree
-	address    string // containerd socket; "" when none could be had
-	why        string // why there is no containerd
-	registry   string // host:port of the loopback registry
-	busyboxTar string // OCI archive of the busybox image; "" when not built
-	busyboxRef string // where the busybox image sits in the registry
-	imageWhy   string // why there is no busybox image
-	twoLayer   string // a two-layer image in the registry, for the flaky face
-	faces      faces
+	dir             string // private temporary tree
+	address         string // containerd socket; "" when none could be had
+	why             string // why there is no containerd
+	registry        string // host:port of the loopback registry
+	busyboxTar      string // OCI archive of the busybox image; "" when not built
+	busyboxRef      string // where the busybox image sits in the registry
+	imageWhy        string // why there is no busybox image
+	twoLayer        string // a two-layer image in the registry, for the flaky face
+	concurrent      string // an image for the concurrent-pull script
+	concurrentLayer string // its own layer's digest
+	faces           faces
 
 	stop []func()
 }
@@ -221,6 +223,17 @@ func (w *world) buildBusybox() {
 		return
 	}
 	w.faces.flakyDigest = extra
+	// And one more, pulled by racing processes through the counting face.
+	conc, layer, err := testimage.WithRandomLayer(img, 1<<20)
+	if err == nil {
+		w.concurrent = w.registry + "/lepton-test/concurrent:latest"
+		err = testimage.Push(conc, w.concurrent)
+	}
+	if err != nil {
+		w.busyboxTar, w.imageWhy = "", err.Error()
+		return
+	}
+	w.concurrentLayer = layer
 }
 
 // unmountUnder detaches whatever is still mounted below dir (a crashed

@@ -68,6 +68,8 @@ func TestScripts(t *testing.T) {
 						"BUSYBOX_TAR":          w.busyboxTar,
 						"BUSYBOX_REF":          w.busyboxRef,
 						"TWOLAYER":             strings.TrimPrefix(w.twoLayer, w.registry+"/"),
+						"CONCURRENT":           strings.TrimPrefix(w.concurrent, w.registry+"/"),
+						"CONCURRENT_LAYER":     w.concurrentLayer,
 						"REGISTRY_TLS":         w.faces.tls,
 						"REGISTRY_TLS_CA":      w.faces.tlsCA,
 						"REGISTRY_BASIC":       w.faces.basic,

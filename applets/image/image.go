@@ -33,6 +33,8 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		History historyCmd `command:"history" description:"Show how an image's layers were made"`
 		Save    saveCmd    `command:"save" description:"Write images to a tar archive (OCI layout with docker's manifest.json)"`
 		Load    loadCmd    `command:"load" description:"Read images from a tar archive"`
+		Import  importCmd  `command:"import" description:"Make an image from a root file system tarball"`
+		Prune   pruneCmd   `command:"prune" description:"Remove images no container uses"`
 		Login   loginCmd   `command:"login" description:"Store credentials for a registry, once it accepts them"`
 		Logout  logoutCmd  `command:"logout" description:"Forget the credentials for a registry"`
 	}{}

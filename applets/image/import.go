@@ -1,0 +1,223 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/containerd/containerd/v2/pkg/archive/compression"
+	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/registry"
+)
+
+type importCmd struct {
+	cli.Command
+	Changes  []string `short:"c" long:"change" value-name:"<INSTRUCTION>" description:"Set CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL or EXPOSE, as in a Dockerfile"`
+	Message  string   `short:"m" long:"message" value-name:"<TEXT>" description:"Comment for the image's history"`
+	Platform string   `long:"platform" value-name:"<OS/ARCH>" description:"Platform to record (default: this machine's)"`
+	Args     struct {
+		File string `positional-arg-name:"<FILE>" required:"yes" description:"Root file system tarball (plain or compressed), or - for standard input"`
+		Name string `positional-arg-name:"<REPOSITORY[:TAG]>" required:"yes" description:"Name for the new image"`
+	} `positional-args:"yes"`
+}
+
+// run makes a one-layer image from a root file system tarball. The layer
+// is stored uncompressed, so its digest is its diff ID and nothing is
+// computed twice.
+func (im *importCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	name, err := registry.Normalize(im.Args.Name)
+	if err != nil {
+		return err
+	}
+	cfg := ocispec.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+	for _, ch := range im.Changes {
+		if err := applyChange(&cfg, ch); err != nil {
+			return err
+		}
+	}
+	osName, arch := runtime.GOOS, runtime.GOARCH
+	if im.Platform != "" {
+		o, ar, ok := strings.Cut(im.Platform, "/")
+		if !ok || o == "" || ar == "" {
+			return cli.Usagef("bad --platform %q: want OS/ARCH", im.Platform)
+		}
+		osName, arch = o, ar
+	}
+	var in io.Reader = a.env.Stdin
+	if im.Args.File != "-" {
+		f, err := os.Open(im.Args.File)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	plain, err := compression.DecompressStream(in)
+	if err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("import: %v", err))
+	}
+	defer plain.Close()
+	// The layer goes to a temporary file first: its digest must be known
+	// before the content store takes it.
+	tmp, err := os.CreateTemp("", "lepton-import-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := sha256.New()
+	size, err := io.Copy(io.MultiWriter(tmp, h), plain)
+	if err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("import: read the tarball: %v", err))
+	}
+	if err := checkTar(tmp); err != nil {
+		return err
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, done, err := c.WithLease(ctx)
+	if err != nil {
+		return err
+	}
+	defer done(context.WithoutCancel(ctx))
+	cs := c.ContentStore()
+	layer := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.NewDigest(digest.SHA256, h), Size: size}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := content.WriteBlob(ctx, cs, "import-"+layer.Digest.Encoded(), tmp, layer); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	ic := ocispec.Image{
+		Created:  &now,
+		Platform: ocispec.Platform{OS: osName, Architecture: arch},
+		Config:   cfg,
+		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.Digest}},
+		History:  []ocispec.History{{Created: &now, CreatedBy: "lepton image import", Comment: im.Message}},
+	}
+	cfgDesc, err := writeJSON(ctx, cs, ocispec.MediaTypeImageConfig, ic, nil)
+	if err != nil {
+		return err
+	}
+	manifest := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc, Layers: []ocispec.Descriptor{layer}}
+	mDesc, err := writeJSON(ctx, cs, ocispec.MediaTypeImageManifest, manifest, map[string]string{
+		"containerd.io/gc.ref.content.config": cfgDesc.Digest.String(),
+		"containerd.io/gc.ref.content.l.0":    layer.Digest.String(),
+	})
+	if err != nil {
+		return err
+	}
+	img := images.Image{Name: name, Target: mDesc, CreatedAt: now}
+	is := c.ImageService()
+	if _, err := is.Create(ctx, img); errdefs.IsAlreadyExists(err) {
+		_, err = is.Update(ctx, img, "target")
+		if err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := containerd.NewImage(c, img).Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
+		return fmt.Errorf("import: unpack: %w", err)
+	}
+	fmt.Fprintln(a.env.Stdout, cfgDesc.Digest)
+	return nil
+}
+
+func writeJSON(ctx context.Context, cs content.Store, mt string, v any, labels map[string]string) (ocispec.Descriptor, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
+	return desc, content.WriteBlob(ctx, cs, "import-"+desc.Digest.Encoded(), bytes.NewReader(b), desc, content.WithLabels(labels))
+}
+
+// checkTar refuses what is not a tar archive before anything is stored.
+func checkTar(f *os.File) error {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	buf := make([]byte, 512)
+	if _, err := io.ReadFull(f, buf); err != nil || !bytes.Equal(buf[257:262], []byte("ustar")) {
+		return errdefs.ErrInvalidArgument.WithMessage("import: not a tar archive (plain, gzip, zstd or bzip2)")
+	}
+	return nil
+}
+
+// applyChange applies one Dockerfile-style instruction to the config.
+func applyChange(cfg *ocispec.ImageConfig, ch string) error {
+	instr, arg, _ := strings.Cut(strings.TrimSpace(ch), " ")
+	arg = strings.TrimSpace(arg)
+	list := func() ([]string, error) {
+		if strings.HasPrefix(arg, "[") {
+			var l []string
+			if err := json.Unmarshal([]byte(arg), &l); err != nil {
+				return nil, cli.Usagef("--change %q: bad JSON list: %v", ch, err)
+			}
+			return l, nil
+		}
+		return []string{"/bin/sh", "-c", arg}, nil
+	}
+	var err error
+	switch strings.ToUpper(instr) {
+	case "CMD":
+		cfg.Cmd, err = list()
+	case "ENTRYPOINT":
+		cfg.Entrypoint, err = list()
+	case "ENV":
+		k, v, ok := strings.Cut(arg, "=")
+		if !ok {
+			k, v, _ = strings.Cut(arg, " ")
+		}
+		if k == "" {
+			return cli.Usagef("--change %q: ENV needs KEY=VALUE", ch)
+		}
+		cfg.Env = append(cfg.Env, k+"="+v)
+	case "WORKDIR":
+		cfg.WorkingDir = arg
+	case "USER":
+		cfg.User = arg
+	case "LABEL":
+		k, v, _ := strings.Cut(arg, "=")
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[k] = strings.Trim(v, `"`)
+	case "EXPOSE":
+		if cfg.ExposedPorts == nil {
+			cfg.ExposedPorts = map[string]struct{}{}
+		}
+		p := arg
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		cfg.ExposedPorts[p] = struct{}{}
+	default:
+		return cli.Usagef("--change %q: lepton knows CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL and EXPOSE", ch)
+	}
+	return err
+}

@@ -1,0 +1,112 @@
+package image
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/images"
+
+	"github.com/lepton-project/lepton/common/cli"
+)
+
+type pruneCmd struct {
+	cli.Command
+	All     bool     `short:"a" long:"all" description:"Remove every image no container uses, not only dangling ones"`
+	Force   bool     `short:"f" long:"force" description:"Do not ask for confirmation"`
+	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only images matching: label=KEY[=VALUE], until=TIME"`
+}
+
+// run removes images no container uses: dangling ones (known only by
+// digest) by default, all of them with -a.
+func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
+	if err := noExtra(rest); err != nil {
+		return err
+	}
+	var labels []string
+	var until time.Time
+	for _, f := range p.Filters {
+		k, v, ok := strings.Cut(f, "=")
+		switch {
+		case ok && k == "label":
+			labels = append(labels, v)
+		case ok && k == "until":
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t, terr := time.Parse(time.RFC3339, v)
+				if terr != nil {
+					return cli.Usagef("bad filter %q: until takes a duration (24h) or an RFC 3339 time", f)
+				}
+				until = t
+			} else {
+				until = time.Now().Add(-d)
+			}
+		default:
+			return cli.Usagef("bad filter %q: prune takes label=KEY[=VALUE] and until=TIME", f)
+		}
+	}
+	if !p.Force {
+		what := "all dangling images"
+		if p.All {
+			what = "all images without at least one container associated to them"
+		}
+		fmt.Fprintf(a.env.Stderr, "WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what)
+		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
+			return nil
+		}
+	}
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctrs, err := c.ContainerService().List(ctx)
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, ct := range ctrs {
+		used[ct.Image] = true
+	}
+	all, err := c.ImageService().List(ctx)
+	if err != nil {
+		return err
+	}
+	var removed []string
+	for _, img := range all {
+		if used[img.Name] || !p.All && !strings.Contains(img.Name, "@sha256:") {
+			continue
+		}
+		if !until.IsZero() && !img.CreatedAt.Before(until) {
+			continue
+		}
+		skip := false
+		for _, l := range labels {
+			k, v, withValue := strings.Cut(l, "=")
+			if got, ok := img.Labels[k]; !ok || withValue && got != v {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, img.Name, err)
+			continue
+		}
+		removed = append(removed, img.Name)
+	}
+	if len(removed) > 0 {
+		fmt.Fprintln(a.env.Stdout, "Deleted Images:")
+		for _, n := range removed {
+			fmt.Fprintf(a.env.Stdout, "untagged: %s\n", n)
+		}
+		fmt.Fprintln(a.env.Stdout)
+	}
+	fmt.Fprintf(a.env.Stdout, "Total images removed: %d\n", len(removed))
+	return nil
+}
