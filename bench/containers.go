@@ -165,7 +165,8 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		}
 	}
 	fmt.Printf("%-44s %10.2fx\n", "  per-name locks / one lock", float64(medians["par:lepton (per-name locks)"])/float64(medians["par:one lock for the whole command"]))
-	return nil
+	fmt.Println()
+	return benchImages(ctx, c, env, ctr, lep, runs, nil)
 }
 
 func names(prefix string, n int) []string {

@@ -53,7 +53,7 @@ func bench(runs, nvol int, bin, address string, ncont int) error {
 	}
 	bindir := filepath.Join(tmp, "bin")
 	os.MkdirAll(bindir, 0o755)
-	for _, n := range []string{"lepton", "lepton-volume", "lepton-run", "lepton-container"} {
+	for _, n := range []string{"lepton", "lepton-volume", "lepton-run", "lepton-container", "lepton-image"} {
 		if err := os.Symlink(bin, filepath.Join(bindir, n)); err != nil {
 			return err
 		}

@@ -61,6 +61,7 @@ type createFlags struct {
 	Ulimit      []string `long:"ulimit" value-name:"<NAME=SOFT[:HARD]>" description:"Set a resource limit (only when asked: raising one needs CAP_SYS_RESOURCE)"`
 	Init        bool     `long:"init" description:"Run an init as PID 1 (not supported yet)"`
 	Pull        string   `long:"pull" value-name:"<WHEN>" default:"missing" description:"Pull the image: missing, always or never"`
+	Platform    string   `long:"platform" value-name:"<OS/ARCH>" description:"Platform of the image to pull (default: this machine's)"`
 	Interactive bool     `short:"i" long:"interactive" description:"Keep standard input open"`
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 }
@@ -226,7 +227,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 	p.cfg = &Config{
 		Name: strings.TrimPrefix(f.Name, "/"), Image: image, Cmd: cmd, Env: p.env, Labels: p.labels,
 		WorkingDir: f.Workdir, User: f.User, Hostname: f.Hostname, Tty: f.TTY, OpenStdin: f.Interactive,
-		StopSignal: f.StopSignal, Pull: f.Pull,
+		StopSignal: f.StopSignal, Pull: f.Pull, Platform: f.Platform,
 		HostConfig: HostConfig{
 			Binds: f.Volumes, Tmpfs: tmpfs, AutoRemove: f.Rm, NetworkMode: f.Network, ReadonlyRootfs: f.ReadOnly,
 			Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop, SecurityOpt: f.SecurityOpt,
@@ -420,7 +421,7 @@ func normalizeImage(ref string) (string, error) { return registry.Normalize(ref)
 
 // getImage finds an image in the local store, unpacked for the default
 // snapshotter, pulling it first as pull says (missing, always, never).
-func (a *app) getImage(ctx context.Context, c *containerd.Client, ref, pull string) (containerd.Image, error) {
+func (a *app) getImage(ctx context.Context, c *containerd.Client, ref, pull, platform string) (containerd.Image, error) {
 	name, err := registry.Normalize(ref)
 	if err != nil {
 		return nil, err
@@ -436,7 +437,7 @@ func (a *app) getImage(ctx context.Context, c *containerd.Client, ref, pull stri
 		if pull == "missing" {
 			fmt.Fprintf(a.env.Stderr, "Unable to find image '%s' locally\n", ref)
 		}
-		img, err = registry.Pull(ctx, c, name, registry.PullOptions{Registry: a.g.Registry(), Out: a.env.Stderr, TTY: isTerminal(a.env.Stderr)})
+		img, err = registry.Pull(ctx, c, name, registry.PullOptions{Registry: a.g.Registry(), Platform: platform, Out: a.env.Stderr, TTY: isTerminal(a.env.Stderr)})
 		if err != nil {
 			return nil, err
 		}

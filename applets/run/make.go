@@ -63,7 +63,7 @@ func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, er
 // what it did; a process killed part-way leaves a claim that the next user
 // of the name, or container prune, recognises as stale.
 func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan) (_ containerd.Container, err error) {
-	img, err := a.getImage(ctx, c, p.cfg.Image, p.cfg.Pull)
+	img, err := a.getImage(ctx, c, p.cfg.Image, p.cfg.Pull, p.cfg.Platform)
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,7 @@ type Config struct {
 	OpenStdin  bool
 	StopSignal string
 	Pull       string `json:"-"`
+	Platform   string `json:",omitempty"`
 	HostConfig HostConfig
 }
 
