@@ -33,7 +33,7 @@ type importCmd struct {
 	Platform string   `long:"platform" value-name:"<OS/ARCH>" description:"Platform to record (default: this machine's)"`
 	Args     struct {
 		File string `positional-arg-name:"<FILE>" required:"yes" description:"Root file system tarball (plain or compressed), or - for standard input"`
-		Name string `positional-arg-name:"<REPOSITORY[:TAG]>" required:"yes" description:"Name for the new image"`
+		Name string `positional-arg-name:"<NAME>" required:"yes" description:"Name for the new image, REPOSITORY[:TAG]"`
 	} `positional-args:"yes"`
 }
 
