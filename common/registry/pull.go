@@ -8,16 +8,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/containerd/v2/core/transfer"
+	transferimage "github.com/containerd/containerd/v2/core/transfer/image"
+	transferregistry "github.com/containerd/containerd/v2/core/transfer/registry"
+
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/leases"
-	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Normalize turns docker's short names into full ones:
@@ -32,49 +33,51 @@ func Normalize(ref string) (string, error) {
 
 // PullOptions says how to pull and how to show it.
 type PullOptions struct {
-	Registry Options
+	Registry Options   // where hosts.toml files and docker's config.json are
 	Platform string    // "" for this machine's
 	Out      io.Writer // progress; nil for none
 	TTY      bool      // Out is a terminal: redraw a line per layer
 }
 
-// Pull fetches ref (layers in parallel) and unpacks it for the default
-// snapshotter. What was downloaded stays under a lease for a day, so when a
-// pull fails half-way (a registry going away), the next pull of the same
-// image fetches only what is missing; the image record is only written once
-// everything is there, so no half image ever shows in a listing.
+// Pull fetches ref through containerd's transfer service, which fetches
+// (layers in parallel) and unpacks inside the daemon, so the bytes are not
+// copied through lepton. Registry configuration comes from the hosts.toml
+// directory and credentials from lepton, on the daemon's asking. The pull
+// runs under a lease that outlives a failure for a day: when a registry
+// goes away mid-pull, the next pull fetches only what is missing, resuming
+// a half-fetched layer; the image record is only written once everything
+// is there, so no half image ever shows in a listing.
 func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) (containerd.Image, error) {
 	name, err := Normalize(ref)
 	if err != nil {
 		return nil, err
 	}
+	platform := platforms.DefaultSpec()
+	if o.Platform != "" {
+		if platform, err = platforms.Parse(o.Platform); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad --platform %q: %v", o.Platform, err))
+		}
+	}
 	ctx, done, err := c.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	p := newProgress(c.ContentStore(), o.Out, o.TTY)
-	stop := p.run(ctx)
-	platform := platforms.DefaultStrict()
-	if o.Platform != "" {
-		spec, err := platforms.Parse(o.Platform)
-		if err != nil {
-			stop()
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad --platform %q: %v", o.Platform, err))
-		}
-		platform = platforms.OnlyStrict(spec)
+	hostsDir := o.Registry.HostsDir
+	if hostsDir == "" {
+		hostsDir = DefaultHostsDir
 	}
-	img, err := c.Pull(ctx, name,
-		containerd.WithResolver(Resolver(ctx, o.Registry)),
-		containerd.WithPlatformMatcher(platform),
-		containerd.WithPullUnpack,
-		containerd.WithPullSnapshotter(defaults.DefaultSnapshotter),
-		containerd.WithMaxConcurrentDownloads(4),
-		containerd.WithImageHandler(images.HandlerFunc(func(_ context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-			p.track(d)
-			return nil, nil
-		})),
-	)
-	stop()
+	src, err := transferregistry.NewOCIRegistry(ctx, name,
+		transferregistry.WithHostDir(hostsDir),
+		transferregistry.WithCredentials(credentialHelper(o.Registry)))
+	if err != nil {
+		return nil, err
+	}
+	dst := transferimage.NewStore(name,
+		transferimage.WithPlatforms(platform),
+		transferimage.WithUnpack(platform, defaults.DefaultSnapshotter))
+	p := newProgress(o.Out, o.TTY)
+	err = c.Transfer(ctx, src, dst, transfer.WithProgress(p.event))
+	p.finish(err == nil)
 	if err != nil {
 		// The lease is left to expire: it keeps the finished layers for
 		// the next try.
@@ -83,113 +86,128 @@ func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) 
 		}
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
+	img, err := c.GetImage(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	done(context.WithoutCancel(ctx))
 	return img, nil
 }
 
-// progress shows what a pull is fetching: on a terminal one redrawn line
-// per blob with bytes, rate and ETA; elsewhere one line per change.
+// credentialHelper answers the daemon's requests for credentials from
+// docker's config.json and credential helpers.
+type credentialHelper Options
+
+func (h credentialHelper) GetCredentials(_ context.Context, _, host string) (transferregistry.Credentials, error) {
+	u, s, err := Credentials(h.DockerConfig, host)
+	return transferregistry.Credentials{Host: host, Username: u, Secret: s}, err
+}
+
+// progress shows what a pull is fetching, from the transfer service's
+// events: on a terminal one redrawn line per blob with bytes, rate and
+// ETA; elsewhere one line per change of state.
 type progress struct {
-	cs  content.Store
 	w   io.Writer
 	tty bool
 
 	mu    sync.Mutex
-	descs []ocispec.Descriptor
-	state map[string]string // digest → last reported state
-	seen  map[string]int64  // digest → offset at the last tick, for the rate
+	order []string
+	blobs map[string]*blob
 	start time.Time
 	lines int
+	last  time.Time
 }
 
-func newProgress(cs content.Store, w io.Writer, tty bool) *progress {
-	return &progress{cs: cs, w: w, tty: tty, state: map[string]string{}, seen: map[string]int64{}, start: time.Now()}
+type blob struct {
+	kind, state   string
+	offset, total int64
+	prevAt        time.Time
+	prevOffset    int64
+	rate          float64
 }
 
-func (p *progress) track(d ocispec.Descriptor) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, x := range p.descs {
-		if x.Digest == d.Digest {
-			return
-		}
-	}
-	p.descs = append(p.descs, d)
+func newProgress(w io.Writer, tty bool) *progress {
+	return &progress{w: w, tty: tty, blobs: map[string]*blob{}, start: time.Now()}
 }
 
-func (p *progress) run(ctx context.Context) (stop func()) {
-	if p.w == nil {
-		return func() {}
-	}
-	quit := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-quit:
-				p.tick(ctx, true)
-				return
-			case <-t.C:
-				p.tick(ctx, false)
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
-}
-
-func (p *progress) tick(ctx context.Context, final bool) {
-	p.mu.Lock()
-	descs := append([]ocispec.Descriptor{}, p.descs...)
-	p.mu.Unlock()
-	statuses, _ := p.cs.ListStatuses(ctx, "")
-	active := map[string]content.Status{}
-	for _, s := range statuses {
-		active[s.Ref] = s
-	}
-	var lines []string
-	for _, d := range descs {
-		key := remotes.MakeRefKey(ctx, d)
-		short := d.Digest.Encoded()
-		if len(short) > 12 {
-			short = short[:12]
-		}
-		kind := kindOf(d.MediaType)
-		state, detail := "waiting", ""
-		if s, ok := active[key]; ok {
-			state = "downloading"
-			total := s.Total
-			if total == 0 {
-				total = d.Size
-			}
-			rate := float64(s.Offset-p.seen[short]) / 0.1
-			p.seen[short] = s.Offset
-			detail = fmt.Sprintf("%s/%s", size(s.Offset), size(total))
-			if rate > 0 && total > s.Offset {
-				detail += fmt.Sprintf(" %s/s ETA %s", size(int64(rate)), (time.Duration(float64(total-s.Offset)/rate) * time.Second).Round(time.Second))
-			}
-		} else if _, err := p.cs.Info(ctx, d.Digest); err == nil {
-			state, detail = "done", size(d.Size)
-		}
-		line := fmt.Sprintf("%s %-8s %-11s %s", short, kind, state, detail)
-		lines = append(lines, line)
-		if !p.tty && p.state[short] != state && (state != "waiting") {
-			p.state[short] = state
-			fmt.Fprintf(p.w, "%s %s: %s %s\n", kind, short, state, detail)
-		}
-	}
-	if !p.tty {
+func (p *progress) event(e transfer.Progress) {
+	if p.w == nil || e.Desc == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := e.Desc.Digest.Encoded()
+	if len(key) > 12 {
+		key = key[:12]
+	}
+	b := p.blobs[key]
+	if b == nil {
+		b = &blob{kind: kindOf(e.Desc.MediaType), total: e.Desc.Size, prevAt: time.Now()}
+		p.blobs[key] = b
+		p.order = append(p.order, key)
+	}
+	state := e.Event
+	switch state {
+	case "complete", "already exists", "saved", "extracted":
+		state, b.offset = "done", b.total
+	}
+	if e.Progress > 0 {
+		b.offset = e.Progress
+	}
+	if e.Total > 0 {
+		b.total = e.Total
+	}
+	if now := time.Now(); now.Sub(b.prevAt) > 200*time.Millisecond {
+		b.rate = float64(b.offset-b.prevOffset) / now.Sub(b.prevAt).Seconds()
+		b.prevAt, b.prevOffset = now, b.offset
+	}
+	if !p.tty {
+		if state != b.state && (state == "downloading" || state == "done") {
+			fmt.Fprintf(p.w, "%s %s: %s %s\n", b.kind, key, state, size(b.total))
+		}
+		b.state = state
+		return
+	}
+	b.state = state
+	if time.Since(p.last) > 100*time.Millisecond {
+		p.draw(false)
+	}
+}
+
+// finish draws the last picture; after a successful pull every blob is
+// done, whichever events arrived.
+func (p *progress) finish(ok bool) {
+	if p.w == nil || !p.tty {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ok {
+		for _, b := range p.blobs {
+			b.state, b.offset = "done", b.total
+		}
+	}
+	p.draw(true)
+}
+
+// draw redraws the table in place; the caller holds mu.
+func (p *progress) draw(final bool) {
+	p.last = time.Now()
 	if p.lines > 0 {
 		fmt.Fprintf(p.w, "\033[%dA", p.lines)
 	}
-	for _, l := range lines {
-		fmt.Fprintf(p.w, "\033[2K%s\n", l)
+	for _, key := range p.order {
+		b := p.blobs[key]
+		detail := size(b.total)
+		if b.state != "done" && b.total > 0 {
+			detail = fmt.Sprintf("%s/%s", size(b.offset), size(b.total))
+			if b.rate > 0 && b.total > b.offset {
+				detail += fmt.Sprintf(" %s/s ETA %s", size(int64(b.rate)), (time.Duration(float64(b.total-b.offset)/b.rate) * time.Second).Round(time.Second))
+			}
+		}
+		fmt.Fprintf(p.w, "\033[2K%s %-8s %-11s %s\n", key, b.kind, b.state, detail)
 	}
-	p.lines = len(lines)
+	p.lines = len(p.order)
 	if final {
 		fmt.Fprintf(p.w, "elapsed %s\n", time.Since(p.start).Round(100*time.Millisecond))
 	}
