@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -87,6 +88,8 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 		return cli.ExitOK
 	case "version":
 		return cli.Report(env, version(ctx, env, append(globals, args[1:]...)))
+	case "inspect":
+		return inspectAny(ctx, env, globals, args[1:])
 	}
 	c, ok := commands[args[0]]
 	if !ok {
@@ -129,4 +132,22 @@ func commandNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// inspectAny is docker's generic inspect: containers first, and when none
+// of the targets is a container, images.
+func inspectAny(ctx context.Context, env *cli.Env, globals, args []string) int {
+	var out, errb bytes.Buffer
+	cenv := *env
+	cenv.Name, cenv.Stdout, cenv.Stderr = "lepton-container", &out, &errb
+	code := cli.Report(&cenv, applets["lepton-container"].Main(ctx, &cenv, append(append(append([]string{}, globals...), "inspect"), args...)))
+	notContainers := code == 1 && strings.Count(errb.String(), "no such container: ") == strings.Count(errb.String(), "\n")
+	if !notContainers {
+		env.Stdout.Write(out.Bytes())
+		env.Stderr.Write(errb.Bytes())
+		return code
+	}
+	ienv := *env
+	ienv.Name = "lepton-image"
+	return cli.Report(&ienv, applets["lepton-image"].Main(ctx, &ienv, append(append(append([]string{}, globals...), "inspect"), args...)))
 }

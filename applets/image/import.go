@@ -143,6 +143,7 @@ func (im *importCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err := containerd.NewImage(c, img).Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
 		return fmt.Errorf("import: unpack: %w", err)
 	}
+	a.remember(ctx, c, img)
 	fmt.Fprintln(a.env.Stdout, cfgDesc.Digest)
 	return nil
 }

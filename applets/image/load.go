@@ -60,6 +60,7 @@ func (l *loadCmd) run(ctx context.Context, a *app, rest []string) error {
 		if err := ci.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
 			return fmt.Errorf("load: unpack %s: %w", img.Name, err)
 		}
+		a.remember(ctx, c, img)
 		if !l.Quiet {
 			fmt.Fprintf(a.env.Stdout, "Loaded image: %s\n", img.Name)
 		}

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/containerd/console"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/images"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/registry"
@@ -41,6 +43,7 @@ func (p *pullCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
+	a.remember(ctx, c, img.Metadata())
 	if p.Quiet {
 		fmt.Fprintln(a.env.Stdout, name)
 		return nil
@@ -56,4 +59,12 @@ func isTerminal(w any) bool {
 	}
 	_, err := console.ConsoleFromFile(f)
 	return err == nil
+}
+
+// remember fills ls's summary cache for an image lepton just brought in,
+// so the first listing afterwards is as quick as the next.
+func (a *app) remember(ctx context.Context, c *containerd.Client, img images.Image) {
+	if cache, err := a.infoCache(ctx); err == nil {
+		summarize(ctx, c, cache, img)
+	}
 }
