@@ -91,7 +91,7 @@ func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 		it := lsItem{
 			Containers: "N/A", CreatedAt: s.Created.Format("2006-01-02 15:04:05 -0700 MST"),
 			CreatedSince: since(now, s.Created), Digest: img.Target.Digest.String(), ID: id,
-			Repository: repo, Tag: tag, Size: humanSize(s.Size), created: s.Created, labels: img.Labels, name: img.Name,
+			Repository: repo, Tag: tag, Size: cli.HumanSize(s.Size), created: s.Created, labels: img.Labels, name: img.Name,
 		}
 		if l.Args.Repository != "" && repo != l.Args.Repository && !strings.HasPrefix(img.Name, l.Args.Repository) {
 			continue
@@ -188,9 +188,7 @@ func (f *imageFilter) match(it *lsItem, img images.Image) bool {
 		}
 	}
 	for _, l := range f.labels {
-		k, v, withValue := strings.Cut(l, "=")
-		got, ok := img.Labels[k]
-		if !ok || withValue && got != v {
+		if !cli.MatchLabel(img.Labels, l) {
 			return false
 		}
 	}
@@ -230,17 +228,4 @@ func since(now, t time.Time) string {
 		return fmt.Sprintf("%d months ago", int(d.Hours()/24/30))
 	}
 	return fmt.Sprintf("%d years ago", int(d.Hours()/24/365))
-}
-
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	f, names, i := float64(n), []string{"kB", "MB", "GB", "TB"}, -1
-	for f >= unit && i < len(names)-1 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, names[i])
 }

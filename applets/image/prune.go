@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"strings"
@@ -52,10 +51,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		if p.All {
 			what = "all images without at least one container associated to them"
 		}
-		fmt.Fprintf(a.env.Stderr, "WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what)
-		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
-		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
+		if !cli.Confirm(a.env, "This will remove "+what+".") {
 			return nil
 		}
 	}
@@ -86,10 +82,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		skip := false
 		for _, l := range labels {
-			k, v, withValue := strings.Cut(l, "=")
-			if got, ok := img.Labels[k]; !ok || withValue && got != v {
-				skip = true
-			}
+			skip = skip || !cli.MatchLabel(img.Labels, l)
 		}
 		if skip {
 			continue

@@ -53,7 +53,7 @@ func (p *pushCmd) run(ctx context.Context, a *app, rest []string) error {
 			return images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 				children, err := h.Handle(ctx, d)
 				mu.Lock()
-				fmt.Fprintf(a.env.Stdout, "%s: pushed %s\n", remotes.MakeRefKey(ctx, d), humanSize(d.Size))
+				fmt.Fprintf(a.env.Stdout, "%s: pushed %s\n", remotes.MakeRefKey(ctx, d), cli.HumanSize(d.Size))
 				mu.Unlock()
 				return children, err
 			})

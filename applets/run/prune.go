@@ -3,7 +3,6 @@
 package run
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,13 +49,8 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 			return cli.Usagef("bad filter %q: prune takes label=KEY[=VALUE] and until=TIME", f)
 		}
 	}
-	if !p.Force {
-		fmt.Fprint(a.env.Stderr, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ")
-		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
-		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
-			return nil
-		}
+	if !p.Force && !cli.Confirm(a.env, "This will remove all stopped containers.") {
+		return nil
 	}
 	c, err := a.client(ctx)
 	if err != nil {
@@ -88,10 +82,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		keep := false
 		for _, l := range labels {
-			k, v, withValue := strings.Cut(l, "=")
-			if got, ok := info.Labels[k]; !ok || withValue && got != v {
-				keep = true
-			}
+			keep = keep || !cli.MatchLabel(info.Labels, l)
 		}
 		if keep {
 			continue

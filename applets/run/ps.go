@@ -299,9 +299,7 @@ func (f *psFilter) match(it *psItem) bool {
 		return false
 	}
 	for _, l := range f.label {
-		k, v, withValue := strings.Cut(l, "=")
-		got, ok := it.labels[k]
-		if !ok || withValue && got != v {
+		if !cli.MatchLabel(it.labels, l) {
 			return false
 		}
 	}

@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -252,10 +251,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		if c.All {
 			what = "all local volumes"
 		}
-		fmt.Fprintf(a.env.Stderr, "WARNING! This will remove %s not used by at least one container.\nAre you sure you want to continue? [y/N] ", what)
-		line, _ := bufio.NewReader(a.env.Stdin).ReadString('\n')
-		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-			fmt.Fprintln(a.env.Stderr, "Nothing removed (use -f to skip this question).")
+		if !cli.Confirm(a.env, "This will remove "+what+" not used by at least one container.") {
 			return nil
 		}
 	}
@@ -299,7 +295,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		fmt.Fprintln(a.env.Stdout)
 	}
-	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", humanSize(reclaimed))
+	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", cli.HumanSize(reclaimed))
 	if failed > 0 {
 		return &cli.ExitError{Code: 1}
 	}
@@ -359,18 +355,4 @@ func joinLabels(m map[string]string) string {
 		keys[i] = k + "=" + m[k]
 	}
 	return strings.Join(keys, ",")
-}
-
-func humanSize(n int64) string {
-	const unit = 1000 // docker reports decimal units
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	f, units := float64(n), []string{"kB", "MB", "GB", "TB", "PB"}
-	i := -1
-	for f >= unit && i < len(units)-1 {
-		f /= unit
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
 }

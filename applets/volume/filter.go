@@ -54,12 +54,12 @@ func (f *filter) match(v *volumes.Volume) bool {
 		return false
 	}
 	for _, l := range f.labels {
-		if !hasLabel(v, l) {
+		if !cli.MatchLabel(v.Labels, l) {
 			return false
 		}
 	}
 	for _, l := range f.notLabels {
-		if hasLabel(v, l) {
+		if cli.MatchLabel(v.Labels, l) {
 			return false
 		}
 	}
@@ -70,12 +70,6 @@ func (f *filter) match(v *volumes.Volume) bool {
 		}
 	}
 	return true
-}
-
-func hasLabel(v *volumes.Volume, l string) bool {
-	k, want, withValue := strings.Cut(l, "=")
-	got, ok := v.Labels[k]
-	return ok && (!withValue || got == want)
 }
 
 func anyOf[T any](xs []T, pred func(T) bool) bool {

@@ -99,3 +99,26 @@ func TestResolveGlobals(t *testing.T) {
 		t.Fatalf("Resolve = %+v", g)
 	}
 }
+
+func TestHelpers(t *testing.T) {
+	labels := map[string]string{"tier": "web", "empty": ""}
+	for expr, want := range map[string]bool{"tier": true, "tier=web": true, "tier=db": false, "empty=": true, "missing": false} {
+		if got := MatchLabel(labels, expr); got != want {
+			t.Errorf("MatchLabel(%q) = %v, want %v", expr, got, want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0B", 999: "999B", 3000: "3kB", 1150000: "1.15MB", 2e9: "2GB"} {
+		if got := HumanSize(n); got != want {
+			t.Errorf("HumanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for answer, want := range map[string]bool{"y\n": true, "YES\n": true, "n\n": false, "": false, "yep\n": false} {
+		env, _, errb := testEnv(answer)
+		if got := Confirm(env, "This will remove things."); got != want {
+			t.Errorf("Confirm(%q) = %v, want %v", answer, got, want)
+		}
+		if !strings.HasPrefix(errb.String(), "WARNING! This will remove things.\n") {
+			t.Errorf("Confirm printed %q", errb.String())
+		}
+	}
+}
