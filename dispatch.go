@@ -44,6 +44,9 @@ func dispatch(args []string, base *cli.Env) int {
 		env.Name = name
 		return runCommand(ctx, &env, args[1:])
 	}
+	if len(args) > 1 && args[1] == "__complete" {
+		args = append([]string{args[0]}, args[2:]...) // the applet completes through go-flags
+	}
 	a, ok := applets[name]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "lepton: %q is not an applet; lepton answers to:\n%s\n", name, strings.Join(appletNames(), "\n"))
@@ -68,6 +71,8 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 			return cli.ExitOK
 		case a == "-v" || a == "--version":
 			return cli.Report(env, version(ctx, env, nil))
+		case a == "--man":
+			return manPage(ctx, env, args[1:])
 		case globalFlags[flag] && hasValue:
 			globals, args = append(globals, a), args[1:]
 		case globalFlags[flag] && len(args) > 1:
@@ -83,6 +88,26 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 		return cli.ExitUsage
 	}
 	switch args[0] {
+	case "__complete":
+		if len(args) <= 2 {
+			prefix := ""
+			if len(args) == 2 {
+				prefix = args[1]
+			}
+			for _, n := range append(commandNames(), "completion", "help", "version") {
+				if strings.HasPrefix(n, prefix) {
+					fmt.Fprintln(env.Stdout, n)
+				}
+			}
+			return cli.ExitOK
+		}
+		return runCommand(ctx, env, append(globals, args[1:]...))
+	case "completion":
+		if len(args) != 2 || args[1] != "bash" {
+			return cli.Report(env, cli.Usagef("usage: lepton completion bash"))
+		}
+		fmt.Fprint(env.Stdout, bashCompletion(appletNames()))
+		return cli.ExitOK
 	case "help":
 		usage(env)
 		return cli.ExitOK
@@ -150,4 +175,31 @@ func inspectAny(ctx context.Context, env *cli.Env, globals, args []string) int {
 	ienv := *env
 	ienv.Name = "lepton-image"
 	return cli.Report(&ienv, applets["lepton-image"].Main(ctx, &ienv, append(append(append([]string{}, globals...), "inspect"), args...)))
+}
+
+// bashCompletion is a bash completion script for lepton, docker and every
+// applet. The candidates come from the applets' own go-flags parsers
+// (go-flags' completion protocol), so they never drift from the options.
+func bashCompletion(names []string) string {
+	return `# lepton bash completion: eval "$(lepton completion bash)"
+_lepton() {
+	local IFS=$'\n'
+	COMPREPLY=($(GO_FLAGS_COMPLETION=1 "${COMP_WORDS[0]}" __complete "${COMP_WORDS[@]:1:$COMP_CWORD}" 2>/dev/null))
+}
+complete -o default -F _lepton lepton docker ` + strings.Join(names, " ") + "\n"
+}
+
+// manPage writes the man page of an applet, from its parser.
+func manPage(ctx context.Context, env *cli.Env, args []string) int {
+	if len(args) != 1 {
+		return cli.Report(env, cli.Usagef("usage: lepton --man APPLET (one of %s)", strings.Join(appletNames(), ", ")))
+	}
+	a, ok := applets[args[0]]
+	if !ok {
+		return cli.Report(env, cli.Usagef("%q is not an applet; lepton answers to %s", args[0], strings.Join(appletNames(), ", ")))
+	}
+	aenv := *env
+	aenv.Name = args[0]
+	a.Parser(ctx, &aenv).WriteManPage(env.Stdout)
+	return cli.ExitOK
 }

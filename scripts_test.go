@@ -142,6 +142,9 @@ func TestParsers(t *testing.T) {
 	for name, a := range applets {
 		env.Name = name
 		p := a.Parser(context.Background(), env)
+		if p.Name != name {
+			t.Errorf("%s: parser is named %q", name, p.Name)
+		}
 		var walk func(c *flags.Command, path string)
 		walk = func(c *flags.Command, path string) {
 			for _, g := range c.Groups() {

@@ -39,7 +39,9 @@ func version(ctx context.Context, env *cli.Env, args []string) error {
 		cli.Globals
 		Format string `short:"f" long:"format" value-name:"<FORMAT>" description:"\"json\" or a Go template"`
 	}
-	p := cli.NewParser("lepton version", &opts)
+	venv := *env
+	venv.Name = "lepton version"
+	p := cli.NewParser(&venv, &opts)
 	p.ShortDescription = "Show lepton's and containerd's versions"
 	rest, err := p.ParseArgs(args)
 	if err != nil {

@@ -38,7 +38,7 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Login   loginCmd   `command:"login" description:"Store credentials for a registry, once it accepts them"`
 		Logout  logoutCmd  `command:"logout" description:"Forget the credentials for a registry"`
 	}{}
-	p := cli.NewParser(env.Name, opts)
+	p := cli.NewParser(env, opts)
 	p.ShortDescription = "Manage images"
 	p.CommandHandler = func(c flags.Commander, rest []string) error {
 		opts.Globals.Resolve(env)

@@ -67,7 +67,7 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		cli.Globals
 		runCmd
 	}{}
-	p := cli.NewParser(env.Name, opts)
+	p := cli.NewParser(env, opts)
 	p.Options |= flags.PassAfterNonOption // what follows the image is the container's command
 	p.Usage = "[OPTIONS] <IMAGE> [COMMAND] [ARG...]"
 	p.ShortDescription = "Create and start a container"
@@ -111,7 +111,7 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Cp      cpCmd      `command:"cp" description:"Copy files between a container and the host"`
 		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
 	}{}
-	p := cli.NewParser(env.Name, opts)
+	p := cli.NewParser(env, opts)
 	p.ShortDescription = "Manage containers"
 	p.CommandHandler = func(c flags.Commander, rest []string) error {
 		opts.Globals.Resolve(env)

@@ -24,10 +24,10 @@ func ContainerMain(context.Context, *cli.Env, []string) error { return errUnsupp
 
 // Parser is lepton-run's command line.
 func Parser(_ context.Context, env *cli.Env) *flags.Parser {
-	return cli.NewParser(env.Name, &struct{ cli.Globals }{})
+	return cli.NewParser(env, &struct{ cli.Globals }{})
 }
 
 // ContainerParser is lepton-container's command line.
 func ContainerParser(_ context.Context, env *cli.Env) *flags.Parser {
-	return cli.NewParser(env.Name, &struct{ cli.Globals }{})
+	return cli.NewParser(env, &struct{ cli.Globals }{})
 }

@@ -28,7 +28,7 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove volumes"`
 		Prune   pruneCmd   `command:"prune" description:"Remove volumes no container uses"`
 	}{}
-	p := cli.NewParser(env.Name, opts)
+	p := cli.NewParser(env, opts)
 	p.ShortDescription = "Manage volumes"
 	p.CommandHandler = func(c flags.Commander, rest []string) error {
 		opts.Globals.Resolve(env)

@@ -79,11 +79,18 @@ func (Command) Execute([]string) error {
 	return errors.New("internal error: command run outside its applet's command handler")
 }
 
-// NewParser returns a fresh parser for data, with help but without
-// go-flags' own error printing: Report decides where errors go.
-func NewParser(name string, data any) *flags.Parser {
+// NewParser returns a fresh parser for data, named after the applet, with
+// help but without go-flags' own error printing: Report decides where
+// errors go. Under go-flags' completion protocol (GO_FLAGS_COMPLETION set)
+// the candidates go to the applet's stdout, and nothing runs.
+func NewParser(env *Env, data any) *flags.Parser {
 	p := flags.NewParser(data, flags.HelpFlag|flags.PassDoubleDash)
-	p.Name = name
+	p.Name = env.Name
+	p.CompletionHandler = func(items []flags.Completion) {
+		for _, it := range items {
+			fmt.Fprintln(env.Stdout, it.Item)
+		}
+	}
 	return p
 }
 
