@@ -425,12 +425,13 @@ func TestKilledWriter(t *testing.T) {
 		cmd.Wait()
 
 		b, err := c.Get(ctx, "victim")
-		if err == nil && string(b) != "after" { // "after": killed before its first write
-			if len(b) < 1<<20 || (len(b)-1<<20)%4096 != 0 || len(bytes.Trim(b, string(b[:1]))) != 0 {
-				t.Fatalf("after SIGKILL the record is torn: %d bytes", len(b))
-			}
-		} else if !errdefs.IsNotFound(err) {
+		switch {
+		case errdefs.IsNotFound(err), err == nil && string(b) == "after":
+			// killed before its first write
+		case err != nil:
 			t.Fatal(err)
+		case len(b) < 1<<20 || (len(b)-1<<20)%4096 != 0 || len(bytes.Trim(b, string(b[:1]))) != 0:
+			t.Fatalf("after SIGKILL the record is torn: %d bytes", len(b))
 		}
 		// The lock died with the writer.
 		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
