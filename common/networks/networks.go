@@ -1,0 +1,645 @@
+// Package networks keeps lepton's bridge networks and connects containers
+// to them, natively: links through netlink, NAT and filtering through
+// nftables, addresses in lepton's store. No CNI plugin or other program runs.
+//
+// State:
+//
+//	store collection "networks" of the namespace, one record per network
+//	name: the network's settings and its endpoints (container ID → address,
+//	aliases, published ports). IP allocation, endpoint changes and the
+//	rewriting of peers' /etc/hosts all happen under that record's lock.
+//
+//	<data-root>/containers/<namespace>/<id>/network.json   a container's Plan
+//	<data-root>/containers/<namespace>/<id>/hosts          its /etc/hosts
+//
+// On the host: one bridge per network, named "lp-" and 12 hex digits of its
+// ID; one veth pair per endpoint ("lv…" outside, ethN inside); and the
+// nftables table "ip lepton", whose rules carry user data naming their
+// owner ("lepton:n:<network ID>", "lepton:p:<container ID>:…") so they can
+// be found and removed. Host-wide choices (a free subnet, a free host port)
+// are made under the flock /run/lepton/network.lock, since other data roots
+// share the host.
+//
+// A container joins its networks from an OCI createRuntime hook and leaves
+// them from a poststop hook (lepton-network __hook up|down), so every start
+// of its task, including restarts made by containerd's restart monitor, gets
+// a network, and every end of one gives it back.
+package networks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/store"
+)
+
+// DefaultName is the network containers join unless told otherwise, as
+// docker's "bridge". It is made on first use and cannot be removed; as in
+// docker, its containers do not find each other by name.
+const DefaultName = "bridge"
+
+// Network is one network's record.
+type Network struct {
+	ID        string               `json:"id"`
+	Name      string               `json:"name"`
+	Driver    string               `json:"driver"`
+	Bridge    string               `json:"bridge"`
+	Subnet    string               `json:"subnet"`
+	Gateway   string               `json:"gateway"`
+	IPRange   string               `json:"ipRange,omitempty"`
+	Internal  bool                 `json:"internal,omitempty"`
+	Labels    map[string]string    `json:"labels,omitempty"`
+	CreatedAt time.Time            `json:"createdAt"`
+	LastIP    string               `json:"lastIP,omitempty"` // allocation goes round from here, so a freed address rests a while
+	Endpoints map[string]*Endpoint `json:"endpoints,omitempty"`
+}
+
+// Endpoint is a running container's place on a network.
+type Endpoint struct {
+	Name      string   `json:"name"` // the container's name
+	Aliases   []string `json:"aliases,omitempty"`
+	IP        string   `json:"ip"`
+	MAC       string   `json:"mac,omitempty"`
+	Iface     string   `json:"iface"` // the host side of its veth pair
+	HostsFile string   `json:"hostsFile,omitempty"`
+	Ports     []Port   `json:"ports,omitempty"`
+	Pid       int      `json:"pid,omitempty"`      // the task's first process, and
+	PidStart  uint64   `json:"pidStart,omitempty"` // its start time: while it lives, so does the endpoint
+}
+
+// Port is a published port. In a Plan, HostPort 0 asks for a free one.
+type Port struct {
+	HostIP        string `json:"hostIP,omitempty"` // "" for every address
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Proto         string `json:"proto"` // tcp or udp
+}
+
+// String is docker's way of showing a mapping: 0.0.0.0:8080->80/tcp.
+func (p Port) String() string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return fmt.Sprintf("%s:%d->%d/%s", ip, p.HostPort, p.ContainerPort, p.Proto)
+}
+
+// Attachment is one network a container is to join.
+type Attachment struct {
+	Network string   `json:"network"` // name
+	IP      string   `json:"ip,omitempty"`
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// Plan is how a container is to be networked, written when it is created
+// and read by the hooks each time its task starts and ends.
+type Plan struct {
+	Name      string       `json:"name"`
+	Hostname  string       `json:"hostname"`
+	Networks  []Attachment `json:"networks"`
+	Ports     []Port       `json:"ports,omitempty"`      // published on the first network
+	HostsBase string       `json:"hostsBase"`            // /etc/hosts before any network's lines
+	ExtraHost []string     `json:"extraHosts,omitempty"` // informative
+}
+
+// PlanFile is where a container's Plan lives in its directory.
+const PlanFile = "network.json"
+
+// ReadPlan reads the Plan in a container's directory.
+func ReadPlan(dir string) (*Plan, error) {
+	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, errdefs.ErrDataLoss.WithMessage(fmt.Sprintf("damaged %s in %s: %v", PlanFile, dir, err))
+	}
+	return &p, nil
+}
+
+// WritePlan replaces the Plan in a container's directory, atomically.
+func WritePlan(dir string, p *Plan) error {
+	b, err := json.MarshalIndent(p, "", "\t")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "."+PlanFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, PlanFile))
+}
+
+// Networks is the set of networks of one containerd namespace.
+type Networks struct {
+	coll *store.Collection
+}
+
+// Open returns the networks of namespace in s.
+func Open(s *store.Store, namespace string) (*Networks, error) {
+	c, err := s.Collection(namespace, "networks")
+	if err != nil {
+		return nil, err
+	}
+	return &Networks{coll: c}, nil
+}
+
+// CreateOptions says what network to create. Empty Subnet picks a free
+// one; empty Gateway takes the subnet's first address.
+type CreateOptions struct {
+	Name     string
+	Driver   string
+	Subnet   string
+	Gateway  string
+	IPRange  string
+	Internal bool
+	Labels   map[string]string
+}
+
+// ValidName is docker's rule for network names, which the store accepts.
+func ValidName(name string) error {
+	if name == "" || len(name) > 128 || strings.IndexFunc(name, func(r rune) bool {
+		return !(r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-'))
+	}) >= 0 || !isAlnum(name[0]) {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid network name %q: use 1 to 128 of [a-zA-Z0-9_.-], starting with a letter or digit", name))
+	}
+	switch name {
+	case "none", "host", "default", "container":
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("%q is a network mode, not a network name: choose another name", name))
+	}
+	return nil
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// parseOptions checks o without touching anything and fills a Network.
+func parseOptions(o CreateOptions) (*Network, error) {
+	if o.Driver != "" && o.Driver != "bridge" {
+		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network driver %q is not supported: lepton has only \"bridge\"", o.Driver))
+	}
+	n := &Network{Name: o.Name, Driver: "bridge", Internal: o.Internal, Labels: o.Labels, CreatedAt: time.Now().UTC().Truncate(time.Second)}
+	if o.Subnet == "" {
+		if o.Gateway != "" || o.IPRange != "" {
+			return nil, errdefs.ErrInvalidArgument.WithMessage("--gateway and --ip-range need --subnet")
+		}
+		return n, nil
+	}
+	sub, err := parseCIDR("--subnet", o.Subnet)
+	if err != nil {
+		return nil, err
+	}
+	if sub.Bits() > 30 {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("--subnet %s is too small: it needs room for a gateway and a container (at most /30)", o.Subnet))
+	}
+	n.Subnet = sub.String()
+	if o.IPRange != "" {
+		r, err := parseCIDR("--ip-range", o.IPRange)
+		if err != nil {
+			return nil, err
+		}
+		if !sub.Contains(r.Addr()) || r.Bits() < sub.Bits() {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("--ip-range %s is not inside --subnet %s", r, sub))
+		}
+		n.IPRange = r.String()
+	}
+	if o.Gateway != "" {
+		gw, err := netip.ParseAddr(o.Gateway)
+		if err != nil || !gw.Is4() {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad --gateway %q: want an IPv4 address", o.Gateway))
+		}
+		if !sub.Contains(gw) || gw == sub.Addr() || gw == broadcast(sub) {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("--gateway %s is not a host address of --subnet %s", gw, sub))
+		}
+		n.Gateway = gw.String()
+	} else {
+		n.Gateway = sub.Addr().Next().String()
+	}
+	return n, nil
+}
+
+// parseCIDR accepts an IPv4 prefix and returns it masked, refusing one
+// with host bits set (10.1.2.3/16), which is more likely a typo than meant.
+func parseCIDR(flag, s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil || !p.Addr().Is4() {
+		return netip.Prefix{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad %s %q: want an IPv4 CIDR such as 10.10.0.0/24 (IPv6 is not supported yet)", flag, s))
+	}
+	if p.Masked() != p {
+		return netip.Prefix{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad %s %q: host bits are set; did you mean %s?", flag, s, p.Masked()))
+	}
+	return p, nil
+}
+
+func broadcast(p netip.Prefix) netip.Addr {
+	a := p.Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+// Create makes a network: its record, its bridge and its rules. An
+// existing name fails with ErrAlreadyExists; a subnet that overlaps another
+// network or a route of the host fails with ErrFailedPrecondition; either
+// way nothing is left behind.
+func (ns *Networks) Create(ctx context.Context, o CreateOptions) (*Network, error) {
+	if err := ValidName(o.Name); err != nil {
+		return nil, err
+	}
+	if o.Name == DefaultName {
+		return nil, errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("network %q is lepton's default network and always exists: choose another name", o.Name))
+	}
+	n, err := parseOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	return ns.create(ctx, n, false)
+}
+
+// Default returns the default network, making it on first use.
+func (ns *Networks) Default(ctx context.Context) (*Network, error) {
+	if n, err := ns.Get(ctx, DefaultName); err == nil || !errdefs.IsNotFound(err) {
+		return n, err
+	}
+	n, err := ns.create(ctx, &Network{Name: DefaultName, Driver: "bridge", CreatedAt: time.Now().UTC().Truncate(time.Second)}, true)
+	if errdefs.IsAlreadyExists(err) {
+		return ns.Get(ctx, DefaultName) // another lepton made it first
+	}
+	return n, err
+}
+
+func (ns *Networks) create(ctx context.Context, n *Network, isDefault bool) (*Network, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	n.ID = hex.EncodeToString(b)
+	n.Bridge = "lp-" + n.ID[:12]
+	err := ns.coll.Locked(ctx, n.Name, func(r *store.Record) error {
+		if r.Exists() {
+			if isDefault {
+				return errdefs.ErrAlreadyExists
+			}
+			return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("network %q already exists: remove it first, or choose another name", n.Name))
+		}
+		return hostLocked(func() error {
+			others, err := ns.List(ctx)
+			if err != nil {
+				return err
+			}
+			if err := pickSubnet(n, others); err != nil {
+				return err
+			}
+			if err := setUpHost(n); err != nil {
+				tearDownHost(n)
+				return err
+			}
+			b, err := json.Marshal(n)
+			if err == nil {
+				err = r.Write(b)
+			}
+			if err != nil {
+				tearDownHost(n)
+			}
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// pickSubnet checks n's subnet against the other networks and the host's
+// routes, or, when n has none, takes the first free one from docker's pools.
+func pickSubnet(n *Network, others []*Network) error {
+	// lepton's own networks first: they make the clearer message.
+	var taken []takenPrefix
+	for _, o := range others {
+		if p, err := netip.ParsePrefix(o.Subnet); err == nil {
+			taken = append(taken, takenPrefix{p, fmt.Sprintf("network %q", o.Name)})
+		}
+	}
+	routes, err := hostPrefixes()
+	if err != nil {
+		return err
+	}
+	taken = append(taken, routes...)
+	overlap := func(p netip.Prefix) *takenPrefix {
+		for i := range taken {
+			if taken[i].p.Overlaps(p) {
+				return &taken[i]
+			}
+		}
+		return nil
+	}
+	if n.Subnet != "" {
+		p := netip.MustParsePrefix(n.Subnet)
+		if t := overlap(p); t != nil {
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("subnet %s overlaps %s of %s: choose another --subnet", p, t.p, t.what))
+		}
+		return nil
+	}
+	for _, p := range subnetPool() {
+		if overlap(p) == nil {
+			n.Subnet = p.String()
+			n.Gateway = p.Addr().Next().String()
+			return nil
+		}
+	}
+	return errdefs.ErrFailedPrecondition.WithMessage("no free subnet left in 172.17.0.0/16-172.31.0.0/16 or 192.168.0.0/16: remove unused networks (lepton network prune) or give --subnet")
+}
+
+type takenPrefix struct {
+	p    netip.Prefix
+	what string
+}
+
+// subnetPool is docker's default address pool: 172.17-31.0.0/16, then
+// 192.168.0.0/16 in /20s.
+func subnetPool() []netip.Prefix {
+	var out []netip.Prefix
+	for i := 17; i <= 31; i++ {
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{172, byte(i), 0, 0}), 16))
+	}
+	for i := 0; i < 256; i += 16 {
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 168, byte(i), 0}), 20))
+	}
+	return out
+}
+
+// Get finds a network by name, full ID or unique ID prefix.
+func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
+	if store.ValidateKey(ref) == nil {
+		b, err := ns.coll.Get(ctx, ref)
+		if err == nil {
+			return ns.decode(ref, b)
+		}
+		if !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	if len(ref) >= 3 && isHex(ref) {
+		all, err := ns.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var found []*Network
+		for _, n := range all {
+			if strings.HasPrefix(n.ID, ref) {
+				found = append(found, n)
+			}
+		}
+		if len(found) == 1 {
+			return found[0], nil
+		}
+		if len(found) > 1 {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("network ID prefix %q matches %d networks: give more of it", ref, len(found)))
+		}
+	}
+	return nil, errdefs.ErrNotFound.WithMessage("no such network: " + ref)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// List returns every network, sorted by name.
+func (ns *Networks) List(ctx context.Context) ([]*Network, error) {
+	es, err := ns.coll.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Network, 0, len(es))
+	for _, e := range es {
+		n, err := ns.decode(e.Key, e.Data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (ns *Networks) decode(name string, b []byte) (*Network, error) {
+	var n Network
+	if err := json.Unmarshal(b, &n); err != nil {
+		return nil, errdefs.ErrDataLoss.WithMessage(fmt.Sprintf("network %q: damaged record in %s: %v", name, ns.coll.Dir(), err))
+	}
+	n.Name = name
+	return &n, nil
+}
+
+// update runs fn on the named network under its lock and stores the result.
+func (ns *Networks) update(ctx context.Context, name string, fn func(n *Network) error) error {
+	return ns.coll.Locked(ctx, name, func(r *store.Record) error {
+		b, err := r.Data()
+		if errdefs.IsNotFound(err) {
+			return errdefs.ErrNotFound.WithMessage("no such network: " + name)
+		}
+		if err != nil {
+			return err
+		}
+		n, err := ns.decode(name, b)
+		if err != nil {
+			return err
+		}
+		if err := fn(n); err != nil {
+			return err
+		}
+		if b, err = json.Marshal(n); err != nil {
+			return err
+		}
+		return r.Write(b)
+	})
+}
+
+// Remove deletes a network that no running container is on. The default
+// network cannot be removed.
+func (ns *Networks) Remove(ctx context.Context, ref string) error {
+	n, err := ns.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if n.Name == DefaultName {
+		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("network %q is lepton's default network and cannot be removed", n.Name))
+	}
+	return ns.remove(ctx, n.Name, false)
+}
+
+// RemoveAll deletes every network of the namespace, the default one and
+// networks in use included, with their bridges and rules: for tests and
+// for taking a data root apart.
+func (ns *Networks) RemoveAll(ctx context.Context) error {
+	all, err := ns.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range all {
+		if err := ns.remove(ctx, n.Name, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ns *Networks) remove(ctx context.Context, name string, force bool) error {
+	return ns.coll.Locked(ctx, name, func(r *store.Record) error {
+		b, err := r.Data()
+		if errdefs.IsNotFound(err) {
+			return nil // removed meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		n, err := ns.decode(name, b)
+		if err != nil {
+			return err
+		}
+		if sweep(n, "") {
+			if b, err := json.Marshal(n); err == nil {
+				r.Write(b)
+			}
+		}
+		if len(n.Endpoints) > 0 && !force {
+			var users []string
+			for _, e := range n.Endpoints {
+				users = append(users, e.Name)
+			}
+			sort.Strings(users)
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("network %q is in use by running container(s) %s: stop them or disconnect them first (lepton network disconnect %s CONTAINER)", n.Name, strings.Join(users, ", "), n.Name))
+		}
+		for id := range n.Endpoints {
+			deleteLink(n.Endpoints[id].Iface)
+			deletePortRules(id)
+		}
+		if err := tearDownHost(n); err != nil {
+			return fmt.Errorf("remove network %q: %w", n.Name, err)
+		}
+		return r.Remove()
+	})
+}
+
+// ContainerEndpoints is where a container is: network name → endpoint.
+func (ns *Networks) ContainerEndpoints(ctx context.Context, id string) (map[string]*Endpoint, error) {
+	all, err := ns.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*Endpoint{}
+	for _, n := range all {
+		if e := n.Endpoints[id]; e != nil {
+			out[n.Name] = e
+		}
+	}
+	return out, nil
+}
+
+// ParsePublish reads one -p: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO].
+// Ranges (8000-8010:80-90) map port by port.
+func ParsePublish(s string) ([]Port, error) {
+	bad := func(why string) ([]Port, error) {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad -p %q: %s (want [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp])", s, why))
+	}
+	spec, proto, _ := strings.Cut(s, "/")
+	switch proto {
+	case "":
+		proto = "tcp"
+	case "tcp", "udp":
+	default:
+		return bad("protocol " + strconv.Quote(proto) + " is not tcp or udp")
+	}
+	var hostIP, hostPorts, ctrPorts string
+	if i := strings.LastIndex(spec, ":"); i < 0 {
+		ctrPorts = spec
+	} else {
+		ctrPorts = spec[i+1:]
+		rest := spec[:i]
+		if j := strings.LastIndex(rest, ":"); j < 0 {
+			hostPorts = rest
+		} else {
+			hostIP, hostPorts = rest[:j], rest[j+1:]
+		}
+	}
+	if hostIP != "" {
+		a, err := netip.ParseAddr(strings.Trim(hostIP, "[]"))
+		if err != nil || !a.Is4() {
+			return bad("host address " + strconv.Quote(hostIP) + " is not an IPv4 address")
+		}
+		if a.IsUnspecified() {
+			hostIP = ""
+		} else {
+			hostIP = a.String()
+		}
+	}
+	clo, chi, err := portRange(ctrPorts)
+	if err != nil {
+		return bad(err.Error())
+	}
+	hlo, hhi := 0, 0
+	if hostPorts != "" {
+		if hlo, hhi, err = portRange(hostPorts); err != nil {
+			return bad(err.Error())
+		}
+		if hhi-hlo != chi-clo && hlo != hhi {
+			return bad("the host and container port ranges differ in length")
+		}
+	}
+	var out []Port
+	for i := 0; i <= chi-clo; i++ {
+		hp := 0
+		if hlo != 0 {
+			hp = hlo
+			if hhi != hlo {
+				hp = hlo + i
+			}
+			if hhi == hlo && chi != clo {
+				return bad("a range of container ports needs a range of host ports, or none")
+			}
+		}
+		out = append(out, Port{HostIP: hostIP, HostPort: hp, ContainerPort: clo + i, Proto: proto})
+	}
+	return out, nil
+}
+
+func portRange(s string) (int, int, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := strconv.Atoi(lo)
+	if err != nil || a < 1 || a > 65535 {
+		return 0, 0, fmt.Errorf("port %q is not a number from 1 to 65535", lo)
+	}
+	if !isRange {
+		return a, a, nil
+	}
+	b, err := strconv.Atoi(hi)
+	if err != nil || b < a || b > 65535 {
+		return 0, 0, fmt.Errorf("port range %q is not LOW-HIGH within 1-65535", s)
+	}
+	return a, b, nil
+}
+
+// ParseIP checks a --ip.
+func ParseIP(s string) error {
+	if a, err := netip.ParseAddr(s); err != nil || !a.Is4() {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad --ip %q: want an IPv4 address", s))
+	}
+	return nil
+}
