@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/lepton-project/lepton/applets/image"
+	"github.com/lepton-project/lepton/applets/network"
 	"github.com/lepton-project/lepton/applets/run"
 	"github.com/lepton-project/lepton/applets/volume"
 	"github.com/lepton-project/lepton/common/cli"
@@ -25,6 +26,7 @@ func main() {
 var applets = map[string]cli.Applet{
 	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
 	"lepton-image":     {Main: image.Main, Parser: image.Parser},
+	"lepton-network":   {Main: network.Main, Parser: network.Parser},
 	"lepton-run":       {Main: run.Main, Parser: run.Parser},
 	"lepton-volume":    {Main: volume.Main, Parser: volume.Parser},
 }
@@ -50,6 +52,7 @@ var commands = map[string]struct {
 	"login":     {"lepton-image", []string{"login"}},
 	"logout":    {"lepton-image", []string{"logout"}},
 	"logs":      {"lepton-container", []string{"logs"}},
+	"network":   {"lepton-network", nil},
 	"pause":     {"lepton-container", []string{"pause"}},
 	"port":      {"lepton-container", []string{"port"}},
 	"ps":        {"lepton-container", []string{"ps"}},

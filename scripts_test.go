@@ -18,8 +18,11 @@ import (
 	"github.com/containerd/console"
 	flags "github.com/jessevdk/go-flags"
 	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/vishvananda/netlink"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/networks"
+	"github.com/lepton-project/lepton/common/store"
 )
 
 // TestMain makes the test binary answer to every applet name from the same
@@ -51,7 +54,7 @@ func TestScripts(t *testing.T) {
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       os.Getenv("LEPTON_UPDATE") == "1",
-				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock, "ptyrun": ptyrun},
+				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock, "ptyrun": ptyrun, "hostnet": hostnet},
 				Setup: func(e *testscript.Env) error {
 					work := e.WorkDir
 					ns := scriptNamespace(strings.TrimPrefix(filepath.Base(work), "script-"))
@@ -94,7 +97,11 @@ func TestScripts(t *testing.T) {
 						}
 					}
 					addr := w.address
-					e.Defer(func() { cleanNamespace(addr, ns) })
+					home := filepath.Join(work, "lepton")
+					e.Defer(func() {
+						cleanNamespace(addr, ns)
+						cleanNetworks(home, ns) // bridges and rules are the host's, not $WORK's
+					})
 					return nil
 				},
 				Condition: func(cond string) (bool, error) {
@@ -175,6 +182,60 @@ func TestParsers(t *testing.T) {
 
 func capitalised(s string) bool {
 	return s != "" && strings.ToUpper(s[:1]) == s[:1] && s[:1] != strings.ToLower(s[:1])
+}
+
+// cleanNetworks removes the networks a script's data root made, with
+// their bridges, veths and nftables rules.
+func cleanNetworks(home, ns string) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, home)
+	if err != nil {
+		return
+	}
+	if nets, err := networks.Open(s, ns); err == nil {
+		nets.RemoveAll(ctx)
+	}
+}
+
+// hostnet shows what of the host's network a script may check for leaks:
+//
+//	hostnet rules          lepton's nftables rules, "CHAIN OWNER" a line
+//	hostnet links NETWORK  the interfaces plugged into the bridge of the
+//	                       script's network NETWORK, a line each
+func hostnet(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: hostnet rules | hostnet links NETWORK")
+	}
+	var lines []string
+	switch {
+	case args[0] == "rules" && len(args) == 1:
+		owners, err := networks.RuleOwners()
+		ts.Check(err)
+		lines = owners
+	case args[0] == "links" && len(args) == 2:
+		ctx := context.Background()
+		s, err := store.Open(ctx, ts.Getenv("LEPTON_HOME"))
+		ts.Check(err)
+		nets, err := networks.Open(s, ts.Getenv("CONTAINERD_NAMESPACE"))
+		ts.Check(err)
+		n, err := nets.Get(ctx, args[1])
+		ts.Check(err)
+		br, err := netlink.LinkByName(n.Bridge)
+		ts.Check(err)
+		links, err := netlink.LinkList()
+		ts.Check(err)
+		for _, l := range links {
+			if l.Attrs().MasterIndex == br.Attrs().Index {
+				lines = append(lines, l.Attrs().Name)
+			}
+		}
+	default:
+		ts.Fatalf("usage: hostnet rules | hostnet links NETWORK")
+	}
+	w := ts.Stdout() // even with nothing to print, so stdout is this command's
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
 }
 
 // stalesock PATH leaves a unix socket file nobody listens on, as a dead

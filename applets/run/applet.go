@@ -22,6 +22,7 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/common/volumes"
 )
@@ -148,6 +149,14 @@ func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {
 		return nil, err
 	}
 	return volumes.Open(s, a.g.Namespace)
+}
+
+func (a *app) networks(ctx context.Context) (*networks.Networks, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return networks.Open(s, a.g.Namespace)
 }
 
 // self is the lepton binary the shim runs as the logging binary. The test

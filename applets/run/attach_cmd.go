@@ -42,7 +42,7 @@ func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, info.ID)
+	dir := a.g.ContainerDir(info.ID)
 	from := logSize(dir)
 	ctx = context.WithoutCancel(ctx)
 	statusC, err := task.Wait(ctx)

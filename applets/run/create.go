@@ -24,6 +24,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/volumes"
 )
@@ -56,7 +57,11 @@ type createFlags struct {
 	StopTimeout string   `long:"stop-timeout" value-name:"<SECONDS>" description:"Seconds stop waits before SIGKILL (default 10)"`
 	AddHost     []string `long:"add-host" value-name:"<HOST:IP>" description:"Add a line to /etc/hosts"`
 	DNS         []string `long:"dns" value-name:"<IP>" description:"Name server for /etc/resolv.conf"`
-	Network     string   `long:"network" value-name:"<MODE>" default:"none" description:"Network: none (only loopback) or host"`
+	Network     string   `long:"network" value-name:"<NETWORK>" description:"Network: bridge (the default network), a network's name, none (only loopback) or host"`
+	IP          string   `long:"ip" value-name:"<IP>" description:"Address on a user-defined network (default: a free one)"`
+	Publish     []string `short:"p" long:"publish" value-name:"<[IP:][HOST_PORT:]PORT[/PROTO]>" description:"Publish a container port on the host; without HOST_PORT a free one is taken"`
+	PublishAll  bool     `short:"P" long:"publish-all" description:"Publish every port the image exposes, each on a free host port"`
+	Alias       []string `long:"network-alias" value-name:"<NAME>" description:"Another name the container answers to on a user-defined network"`
 	CIDFile     string   `long:"cidfile" value-name:"<FILE>" description:"Write the container ID to a file"`
 	Ulimit      []string `long:"ulimit" value-name:"<NAME=SOFT[:HARD]>" description:"Set a resource limit (only when asked: raising one needs CAP_SYS_RESOURCE)"`
 	Init        bool     `long:"init" description:"Run an init as PID 1 (not supported yet)"`
@@ -87,6 +92,8 @@ type plan struct {
 	restart               RestartPolicy
 	ulimits               []*units.Ulimit
 	noNewPriv, unconfined bool
+	net                   *networks.Plan // nil with --network none or host
+	publishAll            bool
 }
 
 // parsePlan checks every create option without touching anything.
@@ -120,6 +127,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 	if err := addLabels(p.labels, f.Labels); err != nil {
 		return nil, err
 	}
+	var err error
 	for _, v := range f.Volumes {
 		m, err := parseVolumeFlag(v)
 		if err != nil {
@@ -154,7 +162,6 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		}
 		seen[m.dst] = true
 	}
-	var err error
 	if f.Memory != "" {
 		if p.memory, err = units.RAMInBytes(f.Memory); err != nil || p.memory <= 0 {
 			return nil, cli.Usagef("bad --memory %q: want a size such as 256m or 1g", f.Memory)
@@ -191,12 +198,9 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 			return nil, cli.Usagef("unsupported --security-opt %q: lepton knows no-new-privileges and seccomp=unconfined", o)
 		}
 	}
-	switch f.Network {
-	case "none", "host":
-	case "bridge", "default":
-		return nil, errdefs.ErrNotImplemented.WithMessage("bridge networking is not there yet: use --network none (loopback only, the default for now) or --network host")
-	default:
-		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network %q: user networks are not there yet; use --network none or --network host", f.Network))
+	portBindings, err := parseNetwork(p, f)
+	if err != nil {
+		return nil, err
 	}
 	for _, h := range f.AddHost {
 		host, ip, ok := strings.Cut(h, ":")
@@ -230,6 +234,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		StopSignal: f.StopSignal, Pull: f.Pull, Platform: f.Platform,
 		HostConfig: HostConfig{
 			Binds: f.Volumes, Tmpfs: tmpfs, AutoRemove: f.Rm, NetworkMode: f.Network, ReadonlyRootfs: f.ReadOnly,
+			PortBindings: portBindings, PublishAllPorts: f.PublishAll,
 			Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop, SecurityOpt: f.SecurityOpt,
 			RestartPolicy: p.restart, ExtraHosts: f.AddHost, DNS: f.DNS, Memory: p.memory,
 			NanoCPUs: int64(p.cpus * 1e9), PidsLimit: f.PidsLimit, Ulimits: f.Ulimit,
@@ -239,6 +244,60 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		p.cfg.Entrypoint = []string{f.Entrypoint}
 	}
 	return p, nil
+}
+
+// parseNetwork checks --network, --ip, -p, -P and --network-alias, and
+// plans the container's network (nothing, for none and host). It sets
+// f.Network to the mode stored with the container.
+func parseNetwork(p *plan, f *createFlags) (map[string][]PortBinding, error) {
+	switch mode := f.Network; {
+	case mode == "" || mode == "default":
+		f.Network = networks.DefaultName
+	case mode == "none" || mode == "host":
+		switch {
+		case len(f.Publish) > 0 || f.PublishAll:
+			return nil, cli.Usagef("-p and -P need a bridge network: with --network %s there is nothing to publish on (drop --network %s, or -p)", mode, mode)
+		case f.IP != "" || len(f.Alias) > 0:
+			return nil, cli.Usagef("--ip and --network-alias need a bridge network, not --network %s", mode)
+		}
+		return nil, nil
+	case strings.HasPrefix(mode, "container:"):
+		return nil, errdefs.ErrNotImplemented.WithMessage("--network container:NAME is not supported: put the containers on one network instead (lepton network create NET, then --network NET on each)")
+	default:
+		if err := networks.ValidName(mode); err != nil {
+			return nil, err
+		}
+	}
+	if f.Network == networks.DefaultName && (f.IP != "" || len(f.Alias) > 0) {
+		return nil, cli.Usagef("--ip and --network-alias work on user-defined networks only, as in docker: lepton network create NET, then --network NET")
+	}
+	if f.IP != "" {
+		if err := networks.ParseIP(f.IP); err != nil {
+			return nil, err
+		}
+	}
+	p.net = &networks.Plan{Networks: []networks.Attachment{{Network: f.Network, IP: f.IP, Aliases: f.Alias}}}
+	p.publishAll = f.PublishAll
+	bindings := map[string][]PortBinding{}
+	for _, spec := range f.Publish {
+		ports, err := networks.ParsePublish(spec)
+		if err != nil {
+			return nil, err
+		}
+		for _, pt := range ports {
+			p.net.Ports = append(p.net.Ports, pt)
+			k := fmt.Sprintf("%d/%s", pt.ContainerPort, pt.Proto)
+			hp := ""
+			if pt.HostPort != 0 {
+				hp = strconv.Itoa(pt.HostPort)
+			}
+			bindings[k] = append(bindings[k], PortBinding{HostIP: pt.HostIP, HostPort: hp})
+		}
+	}
+	if len(bindings) == 0 {
+		bindings = nil
+	}
+	return bindings, nil
 }
 
 // validName applies docker's rule for container names (a leading "/" is
@@ -471,7 +530,7 @@ func randomName() string {
 
 // specOpts turns the plan into OCI spec options, in order: the image's
 // config first, then each of the user's overrides.
-func specOpts(p *plan, img containerd.Image, id string, mounts []specs.Mount, imgConfig imageConfig) []oci.SpecOpts {
+func specOpts(p *plan, img containerd.Image, hostname string, mounts []specs.Mount, imgConfig imageConfig) []oci.SpecOpts {
 	cfg := p.cfg
 	opts := []oci.SpecOpts{oci.WithImageConfig(img)}
 	args := processArgs(cfg, imgConfig)
@@ -484,10 +543,6 @@ func specOpts(p *plan, img containerd.Image, id string, mounts []specs.Mount, im
 	}
 	if cfg.User != "" {
 		opts = append(opts, oci.WithUser(cfg.User))
-	}
-	hostname := cfg.Hostname
-	if hostname == "" {
-		hostname = id[:12]
 	}
 	opts = append(opts, oci.WithHostname(hostname), withoutRlimits)
 	if cfg.Tty {

@@ -28,17 +28,18 @@ type inspectCmd struct {
 
 // inspectItem is docker's container inspect shape (the fields lepton has).
 type inspectItem struct {
-	Id         string // docker's spelling, so templates written for docker work
-	Created    string
-	Path       string
-	Args       []string
-	State      inspectState
-	Image      string
-	Name       string
-	LogPath    string
-	HostConfig HostConfig
-	Mounts     []inspectMount
-	Config     inspectConfig
+	Id              string // docker's spelling, so templates written for docker work
+	Created         string
+	Path            string
+	Args            []string
+	State           inspectState
+	Image           string
+	Name            string
+	LogPath         string
+	HostConfig      HostConfig
+	Mounts          []inspectMount
+	Config          inspectConfig
+	NetworkSettings networkSettings
 }
 
 type inspectState struct {
@@ -124,7 +125,7 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 	it := inspectItem{
 		Id: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
 		Name: "/" + cfg.Name, HostConfig: cfg.HostConfig,
-		LogPath: filepath.Join(containerDir(a.g.DataRoot, a.g.Namespace, info.ID), logFile),
+		LogPath: filepath.Join(a.g.ContainerDir(info.ID), logFile),
 		State: inspectState{
 			Status: st.status, Running: st.status == "running" || st.status == "paused", Paused: st.status == "paused",
 			Pid: int(st.pid), ExitCode: int(st.exitCode), StartedAt: zeroTime, FinishedAt: zeroTime,
@@ -135,6 +136,11 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 			Labels: map[string]string{},
 		},
 	}
+	var idx netIndex
+	if it.State.Running && info.Labels[labelNetwork] != "" {
+		idx = a.netIndex(ctx)
+	}
+	it.NetworkSettings = idx.settings(info.ID, cfg.HostConfig.PortBindings)
 	if t := info.Labels[labelStartedAt]; t != "" {
 		it.State.StartedAt = t
 	}
@@ -165,7 +171,7 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 		}
 	}
 	it.Mounts = []inspectMount{}
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, info.ID)
+	dir := a.g.ContainerDir(info.ID)
 	for _, m := range spec.Mounts {
 		if defaultMounts[m.Destination] || filepath.Dir(m.Source) == dir {
 			continue // the runtime's own mounts and lepton's /etc files

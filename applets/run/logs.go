@@ -63,7 +63,7 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, info.ID)
+	dir := a.g.ContainerDir(info.ID)
 	pr := &logPrinter{stdout: a.env.Stdout, stderr: a.env.Stderr, timestamps: l.Timestamps, since: since, until: until}
 
 	f, err := os.Open(filepath.Join(dir, logFile))

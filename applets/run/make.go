@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -21,6 +22,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/volumes"
 )
 
@@ -31,9 +33,10 @@ type (
 
 // imageConfig is the part of an image's config that decides its command.
 type imageConfig struct {
-	Entrypoint []string
-	Cmd        []string
-	StopSignal string
+	Entrypoint   []string
+	Cmd          []string
+	StopSignal   string
+	ExposedPorts map[string]struct{}
 }
 
 func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, error) {
@@ -54,7 +57,7 @@ func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, er
 	if err := json.Unmarshal(buf, &ic); err != nil {
 		return imageConfig{}, err
 	}
-	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal}, nil
+	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal, ExposedPorts: ic.Config.ExposedPorts}, nil
 }
 
 // createContainer makes the container the plan describes: it claims the
@@ -99,7 +102,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 			return nil, err
 		}
 	}
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, id)
+	dir := a.g.ContainerDir(id)
 	defer func() {
 		if err != nil {
 			cleanCtx := context.WithoutCancel(ctx)
@@ -111,9 +114,27 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	if a.g.DataRoot != "" && p.cfg.HostConfig.NetworkMode != "host" {
-		if err := writeEtcFiles(dir, p); err != nil {
+	hostname := p.cfg.Hostname
+	if hostname == "" {
+		hostname = id[:12]
+	}
+	var extraSpec []oci.SpecOpts
+	if p.cfg.HostConfig.NetworkMode != "host" {
+		base, err := writeEtcFiles(dir, p, hostname)
+		if err != nil {
 			return nil, err
+		}
+		if p.net != nil {
+			if err := a.planNetwork(ctx, p, ic, dir, base, hostname); err != nil {
+				return nil, err
+			}
+			if usesHooks(p.cfg) {
+				self, err := a.self()
+				if err != nil {
+					return nil, err
+				}
+				extraSpec = append(extraSpec, withNetworkHooks(self, a.g.DataRoot, a.g.Namespace, dir))
+			}
 		}
 	}
 
@@ -132,6 +153,9 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 			labels[k] = v
 		}
 		labels[labelName] = p.cfg.Name
+		if p.net != nil {
+			labels[labelNetwork] = p.cfg.HostConfig.NetworkMode
+		}
 		labels[labelCommand] = truncate(strings.Join(processArgs(p.cfg, ic), " "), 1000)
 		if p.cfg.StopSignal != "" {
 			labels[labelStopSignal] = p.cfg.StopSignal
@@ -149,7 +173,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 			containerd.WithImage(img),
 			containerd.WithNewSnapshot(id, img),
 			containerd.WithRuntime("io.containerd.runc.v2", nil),
-			containerd.WithNewSpec(specOpts(p, img, id, mounts, ic)...),
+			containerd.WithNewSpec(append(specOpts(p, img, hostname, mounts, ic), extraSpec...)...),
 			containerd.WithContainerLabels(labels),
 			withConfig(p.cfg),
 		)
@@ -249,17 +273,119 @@ func ociMounts(p *plan, volumeMounts map[string]string, dir string) ([]specs.Mou
 	return out, nil
 }
 
-// writeEtcFiles writes the container's /etc/hosts, /etc/resolv.conf and
-// /etc/hostname, as docker does.
-func writeEtcFiles(dir string, p *plan) error {
-	hostname := p.cfg.Hostname
+// planNetwork checks that the container's network exists (making the
+// default one on first use) and that its ports are free, and writes its
+// network plan for each start of its task to follow.
+func (a *app) planNetwork(ctx context.Context, p *plan, ic imageConfig, dir, hostsBase, hostname string) error {
+	nets, err := a.networks(ctx)
+	if err != nil {
+		return err
+	}
+	mode := p.cfg.HostConfig.NetworkMode
+	if mode == networks.DefaultName {
+		_, err = nets.Default(ctx)
+	} else if _, err = nets.Get(ctx, mode); errdefs.IsNotFound(err) {
+		err = errdefs.ErrNotFound.WithMessage(fmt.Sprintf("network %s not found: create it with 'lepton network create %s', or see 'lepton network ls'", mode, mode))
+	}
+	if err != nil {
+		return err
+	}
+	if p.publishAll {
+		exposed := make([]string, 0, len(ic.ExposedPorts))
+		for k := range ic.ExposedPorts {
+			exposed = append(exposed, k)
+		}
+		sort.Strings(exposed)
+		for _, k := range exposed {
+			ports, err := networks.ParsePublish(k)
+			if err != nil {
+				return fmt.Errorf("image %s exposes %q: %w", p.cfg.Image, k, err)
+			}
+			p.net.Ports = append(p.net.Ports, ports...)
+		}
+	}
+	if err := networks.CheckPorts(p.net.Ports); err != nil {
+		return err
+	}
+	p.net.Name, p.net.Hostname, p.net.HostsBase = p.cfg.Name, hostname, hostsBase
+	return networks.WritePlan(dir, p.net)
+}
+
+// usesHooks says whether a container joins and leaves its networks through
+// OCI hooks rather than from the lepton that starts and stops it: only
+// containers that containerd's restart monitor restarts need them, and an
+// exec of lepton from runc costs some 30ms at each start and each end.
+func usesHooks(cfg *Config) bool {
+	r := cfg.HostConfig.RestartPolicy.Name
+	return r != "" && r != "no"
+}
+
+// onNetwork says whether a container is on bridge networks (not none, not
+// host, and not one made by another tool).
+func onNetwork(cfg *Config) bool {
+	switch cfg.HostConfig.NetworkMode {
+	case "", "none", "host":
+		return false
+	}
+	return true
+}
+
+// joinNetworks plugs a created task into its networks, unless runc's hooks do.
+func (a *app) joinNetworks(ctx context.Context, id string, cfg *Config, pid uint32) error {
+	if !onNetwork(cfg) || usesHooks(cfg) {
+		return nil
+	}
+	nets, err := a.networks(ctx)
+	if err != nil {
+		return err
+	}
+	return nets.Attach(ctx, id, int(pid), a.g.ContainerDir(id))
+}
+
+// leaveNetworks frees what a container's ended task held on its networks.
+// Leaving twice, or a network never joined, is fine.
+func (a *app) leaveNetworks(ctx context.Context, id string, cfg *Config) {
+	if !onNetwork(cfg) {
+		return
+	}
+	if nets, err := a.networks(ctx); err == nil {
+		if err := nets.Detach(context.WithoutCancel(ctx), id); err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: leave networks of %s: %v\n", a.env.Name, id[:12], err)
+		}
+	}
+}
+
+// withNetworkHooks makes runc run "lepton-network __hook up" once the
+// container's namespaces exist and "__hook down" once it is gone, so the
+// network follows every start of the task, restarts by containerd's restart
+// monitor included, with no lepton process waiting around.
+func withNetworkHooks(self, dataRoot, namespace, dir string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Hooks == nil {
+			s.Hooks = &specs.Hooks{}
+		}
+		timeout := 60
+		hook := func(stage string) specs.Hook {
+			return specs.Hook{Path: self, Timeout: &timeout, Args: []string{
+				"lepton-network", "--data-root", dataRoot, "--namespace", namespace, "__hook", stage, dir}}
+		}
+		s.Hooks.CreateRuntime = append(s.Hooks.CreateRuntime, hook("up"))
+		s.Hooks.Poststop = append(s.Hooks.Poststop, hook("down"))
+		return nil
+	}
+}
+
+// writeEtcFiles writes the container's /etc/hosts and /etc/resolv.conf,
+// as docker does, and returns the hosts file's lines. On a network the
+// hooks add the container's own address and its peers' after them.
+func writeEtcFiles(dir string, p *plan, hostname string) (string, error) {
 	var hosts strings.Builder
 	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 	for _, h := range p.cfg.HostConfig.ExtraHosts {
 		host, ip, _ := strings.Cut(h, ":")
 		fmt.Fprintf(&hosts, "%s\t%s\n", ip, host)
 	}
-	if hostname != "" {
+	if p.net == nil {
 		fmt.Fprintf(&hosts, "127.0.1.1\t%s\n", hostname)
 	}
 	resolv := ""
@@ -269,20 +395,46 @@ func writeEtcFiles(dir string, p *plan) error {
 		}
 	} else if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
 		resolv = string(b)
+		if p.net != nil {
+			resolv = withoutLoopbackServers(resolv)
+		}
 	}
 	for name, body := range map[string]string{"hosts": hosts.String(), "resolv.conf": resolv} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return hosts.String(), nil
+}
+
+// withoutLoopbackServers drops nameservers on the host's loopback, which a
+// container in its own network namespace cannot reach (a local caching
+// resolver); if none is left it falls back to public ones, as docker does.
+func withoutLoopbackServers(resolv string) string {
+	var out []string
+	servers := 0
+	for _, line := range strings.Split(resolv, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if a, err := netip.ParseAddr(f[1]); err == nil && a.IsLoopback() {
+				continue
+			}
+			servers++
+		}
+		out = append(out, line)
+	}
+	s := strings.TrimRight(strings.Join(out, "\n"), "\n") + "\n"
+	if servers == 0 {
+		s += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+	}
+	return s
 }
 
 // cleanLeftovers removes what a lepton killed while creating container id
 // may have left: its snapshot and its directory.
 func (a *app) cleanLeftovers(ctx context.Context, c *containerd.Client, id string) {
 	c.SnapshotService(defaults.DefaultSnapshotter).Remove(ctx, id)
-	os.RemoveAll(containerDir(a.g.DataRoot, a.g.Namespace, id))
+	os.RemoveAll(a.g.ContainerDir(id))
 }
 
 // crashPoint kills this process when LEPTON_TEST_CRASH names the point:

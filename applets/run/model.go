@@ -9,15 +9,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 
+	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -32,6 +30,7 @@ const (
 	labelFinishedAt  = "lepton/finished-at" // RFC 3339
 	labelStopSignal  = "lepton/stop-signal"
 	labelStopTimeout = "lepton/stop-timeout"
+	labelNetwork     = "lepton/network" // the network of a container on one, which rm must leave
 	extConfig        = "lepton/config"
 	configTypeURL    = "lepton.dev/run/Config"
 )
@@ -57,22 +56,30 @@ type Config struct {
 
 // HostConfig is the host side of Config, shaped like docker's.
 type HostConfig struct {
-	Binds          []string
-	Tmpfs          map[string]string
-	AutoRemove     bool
-	NetworkMode    string
-	ReadonlyRootfs bool
-	Privileged     bool
-	CapAdd         []string
-	CapDrop        []string
-	SecurityOpt    []string
-	RestartPolicy  RestartPolicy
-	ExtraHosts     []string
-	DNS            []string `json:"Dns"`
-	Memory         int64
-	NanoCPUs       int64
-	PidsLimit      int64
-	Ulimits        []string
+	Binds           []string
+	Tmpfs           map[string]string
+	AutoRemove      bool
+	NetworkMode     string
+	ReadonlyRootfs  bool
+	Privileged      bool
+	CapAdd          []string
+	CapDrop         []string
+	SecurityOpt     []string
+	RestartPolicy   RestartPolicy
+	ExtraHosts      []string
+	DNS             []string                 `json:"Dns"`
+	PortBindings    map[string][]PortBinding `json:",omitempty"`
+	PublishAllPorts bool                     `json:",omitempty"`
+	Memory          int64
+	NanoCPUs        int64
+	PidsLimit       int64
+	Ulimits         []string
+}
+
+// PortBinding is one host side of a -p, as docker shows it.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string
 }
 
 // RestartPolicy is docker's --restart.
@@ -157,7 +164,7 @@ func claimName(ctx context.Context, c *containerd.Client, names *store.Collectio
 				stale = old.ID
 			}
 		}
-		b, _ := json.Marshal(claim{ID: id, PID: os.Getpid(), PIDStart: processStart(os.Getpid()), At: time.Now().UTC()})
+		b, _ := json.Marshal(claim{ID: id, PID: os.Getpid(), PIDStart: proc.Start(os.Getpid()), At: time.Now().UTC()})
 		return r.Write(b)
 	})
 	return stale, err
@@ -169,7 +176,7 @@ func claimLive(ctx context.Context, c *containerd.Client, cl *claim) (bool, erro
 	} else if !errdefs.IsNotFound(err) {
 		return false, err
 	}
-	if cl.PID > 0 && cl.PIDStart != 0 && processStart(cl.PID) == cl.PIDStart {
+	if cl.PID > 0 && cl.PIDStart != 0 && proc.Start(cl.PID) == cl.PIDStart {
 		return true, nil // its creator is still at work
 	}
 	return false, nil
@@ -188,31 +195,6 @@ func releaseName(ctx context.Context, names *store.Collection, name, id string) 
 		}
 		return nil
 	})
-}
-
-// processStart is the start time of pid in clock ticks since boot (field 22
-// of /proc/PID/stat), or 0 if there is no such process.
-func processStart(pid int) uint64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v
-}
-
-// containerDir holds what lepton keeps per container (its log).
-func containerDir(dataRoot, namespace, id string) string {
-	return filepath.Join(dataRoot, "containers", namespace, id)
 }
 
 // resolve finds a container by name, full ID or unique ID prefix.

@@ -5,6 +5,8 @@ package run
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/containerd/errdefs"
 
@@ -19,9 +21,8 @@ type portCmd struct {
 	} `positional-args:"yes"`
 }
 
-// run lists published ports. lepton publishes none yet (containers run
-// with --network none or host), so there is nothing to list; asking for a
-// port says so instead of printing nothing.
+// run lists published ports as docker does: "80/tcp -> 0.0.0.0:8080", or
+// only the host addresses of the one port asked for.
 func (p *portCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(rest) > 0 {
 		return cli.Usagef("unexpected argument %q", rest[0])
@@ -31,11 +32,31 @@ func (p *portCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := a.resolve(ctx, c, p.Args.Container); err != nil {
+	info, err := a.resolve(ctx, c, p.Args.Container)
+	if err != nil {
 		return err
 	}
-	if p.Args.Port != "" {
-		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no public port %s published for %s (publishing ports arrives with bridge networking)", p.Args.Port, p.Args.Container))
+	want, proto, _ := strings.Cut(p.Args.Port, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	found := false
+	for _, pt := range a.netIndex(ctx).ports(info.ID) {
+		hostIP := pt.HostIP
+		if hostIP == "" {
+			hostIP = "0.0.0.0"
+		}
+		host := fmt.Sprintf("%s:%d", hostIP, pt.HostPort)
+		switch {
+		case p.Args.Port == "":
+			fmt.Fprintf(a.env.Stdout, "%d/%s -> %s\n", pt.ContainerPort, pt.Proto, host)
+		case want == strconv.Itoa(pt.ContainerPort) && proto == pt.Proto:
+			fmt.Fprintln(a.env.Stdout, host)
+			found = true
+		}
+	}
+	if p.Args.Port != "" && !found {
+		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no public port %s published for %s", p.Args.Port, p.Args.Container))
 	}
 	return nil
 }

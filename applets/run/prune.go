@@ -87,7 +87,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		if keep {
 			continue
 		}
-		size := dirSize(containerDir(a.g.DataRoot, a.g.Namespace, info.ID))
+		size := dirSize(a.g.ContainerDir(info.ID))
 		if err := a.remove(ctx, c, info.ID, false); err != nil {
 			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, info.ID[:12], err)
 			failed++

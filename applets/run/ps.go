@@ -117,6 +117,7 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	now := time.Now()
 	items := make([]psItem, 0, len(all))
+	var idx netIndex // read only if some running container is on a network
 	for _, info := range all {
 		st := stateOf(info, byID[info.ID])
 		if !p.All && p.Last < 0 && !p.Latest && len(f.status) == 0 && st.status != "running" && st.status != "paused" {
@@ -132,6 +133,18 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		if it.Names == "" {
 			it.Names = info.ID
+		}
+		if mode := info.Labels[labelNetwork]; mode != "" {
+			it.Networks = mode
+			if st.status == "running" || st.status == "paused" {
+				if idx == nil {
+					idx = a.netIndex(ctx)
+				}
+				it.Ports = idx.portsText(info.ID)
+				if names := idx.networkNames(info.ID); names != "" {
+					it.Networks = names
+				}
+			}
 		}
 		if !f.match(&it) {
 			continue

@@ -95,7 +95,14 @@ func (a *app) remove(ctx context.Context, c *containerd.Client, id string, anonV
 	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container: %w", err)
 	}
-	os.RemoveAll(containerDir(a.g.DataRoot, a.g.Namespace, id))
+	if info.Labels[labelNetwork] != "" {
+		// The poststop hook has normally left the network already; this
+		// catches a task whose hook never ran (a killed shim).
+		if nets, err := a.networks(ctx); err == nil {
+			nets.Detach(ctx, id)
+		}
+	}
+	os.RemoveAll(a.g.ContainerDir(id))
 	if names, err := a.names(ctx); err == nil {
 		if name := info.Labels[labelName]; name != "" {
 			releaseName(ctx, names, name, id)

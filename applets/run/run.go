@@ -92,7 +92,7 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 // runAttached starts the container and shows its output until it exits,
 // forwarding SIGINT and SIGTERM to it, as docker run does without -d.
 func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr containerd.Container, cfg *Config) error {
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, ctr.ID())
+	dir := a.g.ContainerDir(ctr.ID())
 	from := logSize(dir)
 	// From here on a signal is for the container, not for lepton: work on
 	// with a context that the applet's own interrupt handling cannot cancel.
@@ -149,6 +149,7 @@ func (a *app) waitAttached(ctx context.Context, c *containerd.Client, ctr contai
 				// the exit is kept in labels for ps and inspect.
 				recordExit(ctx, ctr, status)
 				task.Delete(ctx)
+				a.leaveNetworks(ctx, ctr.ID(), cfg)
 				close(done)
 				return
 			}
@@ -216,12 +217,13 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 		if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
 		}
+		a.leaveNetworks(ctx, ctr.ID(), cfg)
 	}
 	self, err := a.self()
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := containerDir(a.g.DataRoot, a.g.Namespace, ctr.ID())
+	dir := a.g.ContainerDir(ctr.ID())
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -237,8 +239,13 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 		task.Delete(ctx)
 		return nil, nil, err
 	}
+	if err := a.joinNetworks(ctx, ctr.ID(), cfg, task.Pid()); err != nil {
+		task.Delete(ctx, containerd.WithProcessKill)
+		return nil, nil, err
+	}
 	if err := task.Start(ctx); err != nil {
-		task.Delete(ctx)
+		task.Delete(ctx, containerd.WithProcessKill)
+		a.leaveNetworks(ctx, ctr.ID(), cfg)
 		return nil, nil, err
 	}
 	labels := map[string]string{labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)}

@@ -39,6 +39,14 @@ func (s *stopCmd) run(ctx context.Context, a *app, rest []string) error {
 // running is already stopped. Restart policies are told first, so the
 // container stays stopped.
 func (a *app) stop(ctx context.Context, c *containerd.Client, info containers.Container, timeout *int, sigName string) error {
+	err := a.stopTask(ctx, c, info, timeout, sigName)
+	if err == nil {
+		a.leaveNetworks(ctx, info.ID, configOf(info))
+	}
+	return err
+}
+
+func (a *app) stopTask(ctx context.Context, c *containerd.Client, info containers.Container, timeout *int, sigName string) error {
 	ctr, err := c.LoadContainer(ctx, info.ID)
 	if err != nil {
 		return err
@@ -149,7 +157,24 @@ func (k *killCmd) run(ctx context.Context, a *app, rest []string) error {
 		if err == nil {
 			var st containerd.Status
 			if st, err = task.Status(ctx); err == nil && st.Status == containerd.Running {
-				return ref, task.Kill(ctx, sig)
+				if sig != syscall.SIGKILL {
+					return ref, task.Kill(ctx, sig)
+				}
+				// SIGKILL ends it at once: give back its network now, as
+				// docker's daemon would, rather than at its next start or rm.
+				exited, err := task.Wait(ctx)
+				if err != nil {
+					return "", err
+				}
+				if err := task.Kill(ctx, sig); err != nil {
+					return "", err
+				}
+				select {
+				case <-exited:
+					a.leaveNetworks(ctx, info.ID, configOf(info))
+				case <-time.After(5 * time.Second):
+				}
+				return ref, nil
 			}
 		}
 		return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", ref))

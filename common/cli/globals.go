@@ -86,3 +86,9 @@ func (g *Globals) Store(ctx context.Context) (*store.Store, error) {
 func (g *Globals) Client(ctx context.Context) (*containerd.Client, error) {
 	return ctrd.Connect(ctx, g.Address, g.Namespace)
 }
+
+// ContainerDir is where lepton keeps what it has of a container outside
+// containerd (its log, its /etc files, its network plan).
+func (g *Globals) ContainerDir(id string) string {
+	return filepath.Join(g.DataRoot, "containers", g.Namespace, id)
+}
