@@ -14,6 +14,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 
+	"github.com/lepton-project/lepton/common/networks"
+	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/internal/testimage"
 )
 
@@ -29,6 +31,7 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		return err
 	}
 	defer c.Close()
+	defer removeNetworks(home) // runs after cleanNamespace: the bridges are the host's
 	defer cleanNamespace(ctx, c)
 
 	img, err := testimage.Busybox()
@@ -80,8 +83,11 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		baseArgv   func() []string
 		argv       func() []string
 	}{
-		{"ctr run --seccomp --rm IMAGE true", "lepton run --rm IMAGE true",
+		{"ctr run --seccomp --rm IMAGE true", "lepton run --rm --network none IMAGE true",
 			func() []string { return ctr("run", "--seccomp", "--rm", img0, next(), "true") },
+			func() []string { return lep("lepton-run", "--rm", "--network", "none", img0, "true") }},
+		{"lepton run --rm --network none (again)", "lepton run --rm IMAGE true (bridge)",
+			func() []string { return lep("lepton-run", "--rm", "--network", "none", img0, "true") },
 			func() []string { return lep("lepton-run", "--rm", img0, "true") }},
 		{"ctr task exec NAME true (seccomp)", "lepton exec NAME true",
 			func() []string { return ctr("task", "exec", "--exec-id", next(), "ctrbox", "true") },
@@ -106,6 +112,12 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		sortDurations(ls)
 		report(pr.base, bs, medians, "")
 		report(pr.name, ls, medians, pr.base)
+		if strings.HasSuffix(pr.name, "(bridge)") {
+			fmt.Printf("%-44s %+9.2fms  (target: at most +50ms)\n", "  bridge - none, medians", float64(medians[pr.name]-medians[pr.base])/1e6)
+		}
+	}
+	if err := benchCNI(ctr, lep, env, img0, runs, next, medians); err != nil {
+		return err
 	}
 
 	// ps over many containers: created straight through the client, as
@@ -169,6 +181,37 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 	return benchImages(ctx, c, env, ctr, lep, runs, nil)
 }
 
+// benchCNI puts lepton's bridge beside ctr run --cni, when this machine
+// has what ctr needs for it: CNI plugins in /opt/cni/bin and a network
+// in /etc/cni/net.d. lepton needs neither, so the bench never installs them.
+func benchCNI(ctr func(...string) []string, lep func(string, ...string) []string, env []string, img string, runs int, next func() string, medians map[string]time.Duration) error {
+	confs, _ := filepath.Glob("/etc/cni/net.d/*.conf*")
+	if _, err := os.Stat("/opt/cni/bin/bridge"); err != nil || len(confs) == 0 {
+		fmt.Printf("%-44s %10s\n", "ctr run --cni", "skipped: no CNI plugins in /opt/cni/bin or no network in /etc/cni/net.d")
+		return nil
+	}
+	base, name := "ctr run --seccomp --cni --rm IMAGE true", "lepton run --rm IMAGE true (bridge, again)"
+	var bs, ls []time.Duration
+	for i := 0; i < runs+2; i++ {
+		b, err := timeRuns(ctr("run", "--seccomp", "--cni", "--rm", img, next(), "true"), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", base, err)
+		}
+		l, err := timeRuns(lep("lepton-run", "--rm", img, "true"), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if i >= 2 {
+			bs, ls = append(bs, b...), append(ls, l...)
+		}
+	}
+	sortDurations(bs)
+	sortDurations(ls)
+	report(base, bs, medians, "")
+	report(name, ls, medians, base)
+	return nil
+}
+
 func names(prefix string, n int) []string {
 	var out []string
 	for i := range n {
@@ -217,6 +260,15 @@ func emptyNamespaceOf(ctx context.Context, c *containerd.Client, prefix string) 
 		ct.Delete(ctx)
 	}
 	return nil
+}
+
+func removeNetworks(home string) {
+	ctx := context.Background()
+	if s, err := store.Open(ctx, home); err == nil {
+		if nets, err := networks.Open(s, benchNS); err == nil {
+			nets.RemoveAll(ctx)
+		}
+	}
 }
 
 func cleanNamespace(ctx context.Context, c *containerd.Client) {
