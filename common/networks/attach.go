@@ -153,33 +153,31 @@ func (ns *Networks) join(ctx context.Context, id string, pid int, p *Plan, a Att
 		n.Endpoints[id] = e
 		n.LastIP = e.IP
 		ip = e.IP
-		ns.rewriteHosts(ctx, n)
+		ns.rewriteHosts(ctx, n, id)
 		return nil
 	})
 	return ip, err
 }
 
 // leave takes id off one network; see Detach.
+//
+// The port rules go under the network's lock too, whether or not the
+// endpoint recorded them (a process killed between adding and recording
+// them): a newer task of the container publishes only after it has joined,
+// which waits for this lock, so its rules are never the ones removed.
 func (ns *Networks) leave(ctx context.Context, id, network string) error {
-	var ports bool
 	err := ns.update(ctx, network, func(n *Network) error {
 		e := n.Endpoints[id]
 		if e == nil {
 			return nil
 		}
-		ports = len(e.Ports) > 0
 		delete(n.Endpoints, id)
 		deleteLink(e.Iface)
-		ns.rewriteHosts(ctx, n)
-		return nil
+		ns.rewriteHosts(ctx, n, "")
+		return deletePortRules(id)
 	})
 	if errdefs.IsNotFound(err) {
 		err = nil
-	}
-	if ports {
-		if perr := deletePortRules(id); perr != nil && err == nil {
-			err = perr
-		}
 	}
 	return err
 }
@@ -195,17 +193,20 @@ func (ns *Networks) Detach(ctx context.Context, id string) error {
 		return err
 	}
 	var errs []error
+	found := false
 	for _, n := range all {
 		if e := n.Endpoints[id]; e != nil {
 			if e.Pid != 0 && proc.Alive(e.Pid, e.PidStart) {
 				return nil
 			}
+			found = true
 			errs = append(errs, ns.leave(ctx, id, n.Name))
 		}
 	}
-	// Rules may exist without a recorded endpoint: a process killed between
-	// adding them and recording them.
-	errs = append(errs, deletePortRules(id))
+	if !found {
+		// Rules without any endpoint: a process killed before it recorded one.
+		errs = append(errs, deletePortRules(id))
+	}
 	return errors.Join(errs...)
 }
 
@@ -234,9 +235,7 @@ func sweep(n *Network, except string) bool {
 		}
 		delete(n.Endpoints, id)
 		deleteLink(e.Iface)
-		if len(e.Ports) > 0 {
-			deletePortRules(id)
-		}
+		deletePortRules(id)
 		swept = true
 	}
 	return swept
@@ -293,12 +292,14 @@ func vethName(id, netID string) string {
 	return "lv" + hex.EncodeToString(h[:])[:10]
 }
 
-// rewriteHosts writes /etc/hosts of every container on n, as n now is.
+// rewriteHosts writes /etc/hosts of every container on n, as n now is,
+// after joined joined it (if not ""). On the default network, where
+// containers do not see each other's names, only joined's own file changes.
 // Run under n's lock: a container on several networks reads the others
 // as they are stored, and its file lock orders the writers.
-func (ns *Networks) rewriteHosts(ctx context.Context, n *Network) {
+func (ns *Networks) rewriteHosts(ctx context.Context, n *Network, joined string) {
 	for id, e := range n.Endpoints {
-		if e.HostsFile == "" {
+		if e.HostsFile == "" || n.Name == DefaultName && id != joined {
 			continue
 		}
 		p, err := ReadPlan(filepath.Dir(e.HostsFile))
