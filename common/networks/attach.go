@@ -35,7 +35,8 @@ func (ns *Networks) Attach(ctx context.Context, id string, pid int, dir string) 
 	}
 	defer func() {
 		if err != nil {
-			ns.Detach(context.WithoutCancel(ctx), id)
+			// The task's process still lives: leave regardless of it.
+			ns.detach(context.WithoutCancel(ctx), id, true)
 		}
 	}()
 	nsFd, err := openNetns(pid)
@@ -188,6 +189,10 @@ func (ns *Networks) leave(ctx context.Context, id, network string) error {
 // restart monitor started) and stays. Detaching a container that is on no
 // network does nothing.
 func (ns *Networks) Detach(ctx context.Context, id string) error {
+	return ns.detach(ctx, id, false)
+}
+
+func (ns *Networks) detach(ctx context.Context, id string, evenIfAlive bool) error {
 	all, err := ns.List(ctx)
 	if err != nil {
 		return err
@@ -196,7 +201,7 @@ func (ns *Networks) Detach(ctx context.Context, id string) error {
 	found := false
 	for _, n := range all {
 		if e := n.Endpoints[id]; e != nil {
-			if e.Pid != 0 && proc.Alive(e.Pid, e.PidStart) {
+			if !evenIfAlive && e.Pid != 0 && proc.Alive(e.Pid, e.PidStart) {
 				return nil
 			}
 			found = true
