@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +38,7 @@ func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(c.Opts) > 0 {
 		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("driver option %q is not supported: lepton's bridge driver takes none", c.Opts[0]))
 	}
-	labels, err := parseLabels(c.Labels)
+	labels, err := cli.ParseLabels(c.Labels)
 	if err != nil {
 		return err
 	}
@@ -114,7 +113,7 @@ func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		items = append(items, lsItem{
 			CreatedAt: n.CreatedAt.Format(time.RFC3339), Driver: n.Driver, ID: id, IPv6: "false",
-			Internal: strconv.FormatBool(n.Internal), Labels: joinLabels(n.Labels), Name: n.Name, Scope: "local",
+			Internal: strconv.FormatBool(n.Internal), Labels: cli.JoinLabels(n.Labels), Name: n.Name, Scope: "local",
 		})
 	}
 	if c.Quiet {
@@ -515,31 +514,4 @@ func (c *hookCmd) run(ctx context.Context, a *app, rest []string) error {
 		return ns.Detach(ctx, st.ID)
 	}
 	return cli.Usagef("unknown hook stage %q: want up or down", c.Args.Stage)
-}
-
-func parseLabels(kvs []string) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, cli.Usagef("--label %q: the key is empty (want KEY=VALUE)", kv)
-		}
-		m[k] = v
-	}
-	return m, nil
-}
-
-func joinLabels(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		keys[i] = k + "=" + m[k]
-	}
-	return strings.Join(keys, ",")
 }

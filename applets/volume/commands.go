@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -32,7 +31,7 @@ func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
 		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
 			"driver option %q is not supported: lepton's local driver keeps a plain directory and takes no -o options; drop -o (bind-mount a host path with run -v instead)", c.Opts[0]))
 	}
-	labels, err := parseLabels(c.Labels)
+	labels, err := cli.ParseLabels(c.Labels)
 	if err != nil {
 		return err
 	}
@@ -106,7 +105,7 @@ func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 			continue
 		}
 		items = append(items, lsItem{
-			Driver: v.Driver, Labels: joinLabels(v.Labels), Mountpoint: v.Mountpoint,
+			Driver: v.Driver, Labels: cli.JoinLabels(v.Labels), Mountpoint: v.Mountpoint,
 			Name: v.Name, Scope: "local", CreatedAt: v.CreatedAt.Format(time.RFC3339),
 		})
 	}
@@ -328,31 +327,4 @@ func (a *app) users(ctx context.Context) (volumes.Users, func(), error) {
 		return m, err
 	}
 	return users, func() { c.Close() }, nil
-}
-
-func parseLabels(kvs []string) (map[string]string, error) {
-	if len(kvs) == 0 {
-		return nil, nil
-	}
-	m := map[string]string{}
-	for _, kv := range kvs {
-		k, v, _ := strings.Cut(kv, "=")
-		if k == "" {
-			return nil, cli.Usagef("--label %q: the key is empty (want KEY=VALUE)", kv)
-		}
-		m[k] = v
-	}
-	return m, nil
-}
-
-func joinLabels(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for i, k := range keys {
-		keys[i] = k + "=" + m[k]
-	}
-	return strings.Join(keys, ",")
 }

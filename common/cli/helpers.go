@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -43,4 +44,34 @@ func HumanSize(n int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.3g%s", f, names[i])
+}
+
+// ParseLabels reads --label KEY=VALUE flags (KEY alone means an empty
+// value); nil when there are none.
+func ParseLabels(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "" {
+			return nil, Usagef("--label %q: the key is empty (want KEY=VALUE)", kv)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// JoinLabels is docker's one-line form of labels: k1=v1,k2=v2, sorted.
+func JoinLabels(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for i, k := range keys {
+		keys[i] = k + "=" + m[k]
+	}
+	return strings.Join(keys, ",")
 }

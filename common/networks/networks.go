@@ -109,9 +109,8 @@ type Plan struct {
 	Name      string       `json:"name"`
 	Hostname  string       `json:"hostname"`
 	Networks  []Attachment `json:"networks"`
-	Ports     []Port       `json:"ports,omitempty"`      // published on the first network
-	HostsBase string       `json:"hostsBase"`            // /etc/hosts before any network's lines
-	ExtraHost []string     `json:"extraHosts,omitempty"` // informative
+	Ports     []Port       `json:"ports,omitempty"` // published on the first network
+	HostsBase string       `json:"hostsBase"`       // /etc/hosts before any network's lines
 }
 
 // PlanFile is where a container's Plan lives in its directory.
