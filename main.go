@@ -13,6 +13,7 @@ import (
 	"github.com/lepton-project/lepton/applets/image"
 	"github.com/lepton-project/lepton/applets/network"
 	"github.com/lepton-project/lepton/applets/run"
+	"github.com/lepton-project/lepton/applets/system"
 	"github.com/lepton-project/lepton/applets/volume"
 	"github.com/lepton-project/lepton/common/cli"
 )
@@ -28,6 +29,7 @@ var applets = map[string]cli.Applet{
 	"lepton-image":     {Main: image.Main, Parser: image.Parser},
 	"lepton-network":   {Main: network.Main, Parser: network.Parser},
 	"lepton-run":       {Main: run.Main, Parser: run.Parser},
+	"lepton-system":    {Main: system.Main, Parser: system.Parser},
 	"lepton-volume":    {Main: volume.Main, Parser: volume.Parser},
 }
 
@@ -67,6 +69,7 @@ var commands = map[string]struct {
 	"start":     {"lepton-container", []string{"start"}},
 	"stats":     {"lepton-container", []string{"stats"}},
 	"stop":      {"lepton-container", []string{"stop"}},
+	"system":    {"lepton-system", nil},
 	"tag":       {"lepton-image", []string{"tag"}},
 	"top":       {"lepton-container", []string{"top"}},
 	"unpause":   {"lepton-container", []string{"unpause"}},

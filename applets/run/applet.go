@@ -22,8 +22,8 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/networks"
-	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/common/volumes"
 )
 
@@ -135,12 +135,21 @@ func (a *app) client(ctx context.Context) (*containerd.Client, error) {
 	return a.g.Client(ctx)
 }
 
-func (a *app) names(ctx context.Context) (*store.Collection, error) {
+func (a *app) names(ctx context.Context) (*containers.Names, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.Collection(a.g.Namespace, "names")
+	return containers.OpenNames(s, a.g.Namespace)
+}
+
+// deps is what common/containers' lifecycle functions work on.
+func (a *app) deps(ctx context.Context, c *containerd.Client) (*containers.Deps, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return containers.Open(c, s, a.g.DataRoot, a.g.Namespace)
 }
 
 func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {

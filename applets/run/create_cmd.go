@@ -35,6 +35,9 @@ func (cc *createCmd) run(ctx context.Context, a *app, rest []string) error {
 		a.remove(context.WithoutCancel(ctx), c, ctr.ID(), true)
 		return err
 	}
+	if names, err := a.names(ctx); err == nil {
+		names.Done(ctx, p.cfg.Name, ctr.ID())
+	}
 	fmt.Fprintln(a.env.Stdout, ctr.ID())
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -22,6 +21,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/volumes"
 )
@@ -90,9 +90,9 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 		if name == "" {
 			p.cfg.Name = randomName()
 		}
-		stale, err := claimName(ctx, c, names, p.cfg.Name, id)
+		stale, err := names.Claim(ctx, c, p.cfg.Name, id)
 		if err == nil {
-			a.crashPoint("after-claim")
+			crash.Point("after-claim")
 			if stale != "" {
 				a.cleanLeftovers(ctx, c, stale)
 			}
@@ -108,7 +108,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 			cleanCtx := context.WithoutCancel(ctx)
 			c.SnapshotService(defaults.DefaultSnapshotter).Remove(cleanCtx, id)
 			os.RemoveAll(dir)
-			releaseName(cleanCtx, names, p.cfg.Name, id)
+			names.Release(cleanCtx, p.cfg.Name, id)
 		}
 	}()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -180,7 +180,7 @@ func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan
 		if err != nil {
 			return fmt.Errorf("create container: %w", err)
 		}
-		a.crashPoint("after-create")
+		crash.Point("after-create")
 		return nil
 	})
 	if err != nil {
@@ -435,16 +435,6 @@ func withoutLoopbackServers(resolv string) string {
 func (a *app) cleanLeftovers(ctx context.Context, c *containerd.Client, id string) {
 	c.SnapshotService(defaults.DefaultSnapshotter).Remove(ctx, id)
 	os.RemoveAll(a.g.ContainerDir(id))
-}
-
-// crashPoint kills this process when LEPTON_TEST_CRASH names the point:
-// the tests use it to prove that a lepton killed there leaves nothing that
-// blocks the next command.
-func (a *app) crashPoint(point string) {
-	if a.env.Getenv("LEPTON_TEST_CRASH") == point {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
 }
 
 func truncate(s string, n int) string {

@@ -8,14 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
+	lcontainers "github.com/lepton-project/lepton/common/containers"
 
-	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -23,7 +21,7 @@ import (
 // knows about a container is in its Config extension, so containerd alone
 // says what exists: a container removed with ctr is gone for lepton too.
 const (
-	labelName        = "lepton/name"
+	labelName        = lcontainers.LabelName
 	labelCommand     = "lepton/command"     // the command line, for ps without decoding the spec
 	labelStartedAt   = "lepton/started-at"  // RFC 3339, set on each start
 	labelExitCode    = "lepton/exit-code"   // of the last run, once its task is gone
@@ -136,67 +134,6 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// claim is a name's record in the store collection "names". A claim is
-// live while its container exists in containerd, or while the process that
-// made it is still creating the container; anything else is a leftover of a
-// killed lepton and may be taken over.
-type claim struct {
-	ID       string
-	PID      int
-	PIDStart uint64 // the claimant's start time, so a reused PID is not mistaken for it
-	At       time.Time
-}
-
-// claimName takes name for id, failing with ErrAlreadyExists ("name already
-// in use") if a live claim holds it. It returns the ID of a stale claim it
-// replaced, whose leftovers the caller should clean.
-func claimName(ctx context.Context, c *containerd.Client, names *store.Collection, name, id string) (stale string, err error) {
-	err = names.Locked(ctx, name, func(r *store.Record) error {
-		if b, err := r.Data(); err == nil {
-			var old claim
-			if json.Unmarshal(b, &old) == nil && old.ID != "" {
-				if live, err := claimLive(ctx, c, &old); err != nil {
-					return err
-				} else if live {
-					return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf(
-						"the container name %q is already in use by container %s: remove that container or choose another name", name, old.ID))
-				}
-				stale = old.ID
-			}
-		}
-		b, _ := json.Marshal(claim{ID: id, PID: os.Getpid(), PIDStart: proc.Start(os.Getpid()), At: time.Now().UTC()})
-		return r.Write(b)
-	})
-	return stale, err
-}
-
-func claimLive(ctx context.Context, c *containerd.Client, cl *claim) (bool, error) {
-	if _, err := c.ContainerService().Get(ctx, cl.ID); err == nil {
-		return true, nil
-	} else if !errdefs.IsNotFound(err) {
-		return false, err
-	}
-	if cl.PID > 0 && cl.PIDStart != 0 && proc.Start(cl.PID) == cl.PIDStart {
-		return true, nil // its creator is still at work
-	}
-	return false, nil
-}
-
-// releaseName drops name's claim if it is still id's.
-func releaseName(ctx context.Context, names *store.Collection, name, id string) error {
-	return names.Locked(ctx, name, func(r *store.Record) error {
-		b, err := r.Data()
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		var cl claim
-		if err != nil || json.Unmarshal(b, &cl) != nil || cl.ID == id {
-			return r.Remove()
-		}
-		return nil
-	})
-}
-
 // resolve finds a container by name, full ID or unique ID prefix.
 func (a *app) resolve(ctx context.Context, c *containerd.Client, ref string) (containers.Container, error) {
 	if ref == "" {
@@ -205,12 +142,9 @@ func (a *app) resolve(ctx context.Context, c *containerd.Client, ref string) (co
 	cs := c.ContainerService()
 	if store.ValidateKey(ref) == nil {
 		if names, err := a.names(ctx); err == nil {
-			if b, err := names.Get(ctx, ref); err == nil {
-				var cl claim
-				if json.Unmarshal(b, &cl) == nil {
-					if info, err := cs.Get(ctx, cl.ID); err == nil {
-						return info, nil
-					}
+			if cl, err := names.Get(ctx, ref); err == nil {
+				if info, err := cs.Get(ctx, cl.ID); err == nil {
+					return info, nil
 				}
 			}
 		}

@@ -4,7 +4,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,10 +12,9 @@ import (
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
-	containerd "github.com/containerd/containerd/v2/client"
 
 	"github.com/lepton-project/lepton/common/cli"
-	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type pruneCmd struct {
@@ -69,6 +67,10 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	for _, t := range resp.Tasks {
 		byID[t.ID] = t
 	}
+	d, err := a.deps(ctx, c)
+	if err != nil {
+		return err
+	}
 	var removed []string
 	var reclaimed int64
 	failed := 0
@@ -88,15 +90,23 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 			continue
 		}
 		size := dirSize(a.g.ContainerDir(info.ID))
-		if err := a.remove(ctx, c, info.ID, false); err != nil {
+		// The list above is old by now: RemoveIfStopped decides again
+		// under the name lock a run or start holds while it works, and
+		// never kills anything.
+		ok, err := containers.RemoveIfStopped(ctx, d, info.ID, false)
+		if err != nil {
 			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, info.ID[:12], err)
 			failed++
 			continue
 		}
-		removed = append(removed, info.ID)
-		reclaimed += size
+		if ok {
+			removed = append(removed, info.ID)
+			reclaimed += size
+		}
 	}
-	a.sweepLeftovers(ctx, c)
+	// What killed commands left (stale claims, their snapshots and
+	// directories); running tasks and unfinished work are check's.
+	containers.Sweep(ctx, d)
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Containers:")
 		for _, id := range removed {
@@ -109,52 +119,6 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		return &cli.ExitError{Code: 1}
 	}
 	return nil
-}
-
-// sweepLeftovers drops stale name claims (their container never got made
-// and their creator is dead) with what they left, and directories of
-// containers that neither exist nor are being made.
-func (a *app) sweepLeftovers(ctx context.Context, c *containerd.Client) {
-	names, err := a.names(ctx)
-	if err != nil {
-		return
-	}
-	entries, _ := names.List(ctx)
-	live := map[string]bool{}
-	for _, e := range entries {
-		var cl claim
-		if json.Unmarshal(e.Data, &cl) != nil {
-			continue
-		}
-		names.Locked(ctx, e.Key, func(r *store.Record) error {
-			b, err := r.Data()
-			if err != nil || json.Unmarshal(b, &cl) != nil {
-				return nil
-			}
-			if ok, err := claimLive(ctx, c, &cl); err != nil || ok {
-				live[cl.ID] = true
-				return nil
-			}
-			a.cleanLeftovers(ctx, c, cl.ID)
-			return r.Remove()
-		})
-	}
-	dir := filepath.Join(a.g.DataRoot, "containers", a.g.Namespace)
-	des, _ := os.ReadDir(dir)
-	for _, de := range des {
-		id := de.Name()
-		if live[id] {
-			continue
-		}
-		if _, err := c.ContainerService().Get(ctx, id); err == nil {
-			continue
-		}
-		// Young directories may belong to a create between its claim and
-		// the claim being listed above.
-		if fi, err := de.Info(); err == nil && time.Since(fi.ModTime()) > time.Minute {
-			os.RemoveAll(filepath.Join(dir, id))
-		}
-	}
 }
 
 func dirSize(dir string) int64 {

@@ -51,7 +51,7 @@ func (r *renameCmd) run(ctx context.Context, a *app, rest []string) error {
 	if newName == oldName {
 		return nil
 	}
-	if _, err := claimName(ctx, c, names, newName, info.ID); err != nil {
+	if err := names.Take(ctx, c, newName, info.ID); err != nil {
 		return err
 	}
 	cfg := configOf(info)
@@ -75,11 +75,12 @@ func (r *renameCmd) run(ctx context.Context, a *app, rest []string) error {
 		})
 	}
 	if err != nil {
-		releaseName(context.WithoutCancel(ctx), names, newName, info.ID)
+		names.Release(context.WithoutCancel(ctx), newName, info.ID)
 		return err
 	}
+	names.Done(ctx, newName, info.ID)
 	if oldName != "" {
-		return releaseName(ctx, names, oldName, info.ID)
+		return names.Release(ctx, oldName, info.ID)
 	}
 	return nil
 }

@@ -5,17 +5,13 @@ package run
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
-	"syscall"
-	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
-	"github.com/lepton-project/lepton/common/volumes"
+	lcontainers "github.com/lepton-project/lepton/common/containers"
 )
 
 type rmCmd struct {
@@ -60,65 +56,13 @@ func isRunning(ctx context.Context, c *containerd.Client, id string) (bool, erro
 	return st.Status != containerd.Stopped, nil
 }
 
-// remove kills and deletes a container with everything lepton kept for it:
-// task, snapshot, log directory, name claim and, if asked, its anonymous
-// volumes. Removing a container that is already gone succeeds.
+// remove kills and deletes a container with everything lepton kept for it
+// (see containers.Remove). Removing a container that is already gone, or
+// that another rm is removing, succeeds.
 func (a *app) remove(ctx context.Context, c *containerd.Client, id string, anonVolumes bool) error {
-	ctr, err := c.LoadContainer(ctx, id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
+	d, err := a.deps(ctx, c)
 	if err != nil {
 		return err
 	}
-	info, err := ctr.Info(ctx)
-	if err != nil {
-		return err
-	}
-	if info.Labels[restartPolicyLabel] != "" {
-		ctr.SetLabels(ctx, map[string]string{restartStatusLabel: "stopped"})
-	}
-	if task, err := ctr.Task(ctx, nil); err == nil {
-		if st, err := task.Status(ctx); err == nil && st.Status != containerd.Stopped {
-			if ch, err := task.Wait(ctx); err == nil {
-				task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
-				select {
-				case <-ch:
-				case <-time.After(30 * time.Second):
-				}
-			}
-		}
-		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete task: %w", err)
-		}
-	}
-	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete container: %w", err)
-	}
-	if info.Labels[labelNetwork] != "" {
-		// The poststop hook has normally left the network already; this
-		// catches a task whose hook never ran (a killed shim).
-		if nets, err := a.networks(ctx); err == nil {
-			nets.Detach(ctx, id)
-		}
-	}
-	os.RemoveAll(a.g.ContainerDir(id))
-	if names, err := a.names(ctx); err == nil {
-		if name := info.Labels[labelName]; name != "" {
-			releaseName(ctx, names, name, id)
-		}
-	}
-	if anonVolumes || info.Labels["lepton/auto-remove"] == "true" {
-		if vs, err := a.volumes(ctx); err == nil {
-			users := volumes.ContainerUsers(c)
-			for k := range info.Labels {
-				if vname, ok := strings.CutPrefix(k, volumes.UsedByLabel); ok {
-					if v, err := vs.Get(ctx, vname); err == nil && v.Anonymous {
-						vs.Remove(ctx, vname, users)
-					}
-				}
-			}
-		}
-	}
-	return nil
+	return lcontainers.Remove(ctx, d, id, lcontainers.RemoveOptions{Kill: true, AnonVolumes: anonVolumes})
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/crash"
+	"github.com/lepton-project/lepton/common/store"
 )
 
 type runCmd struct {
@@ -81,7 +84,7 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	if r.Detach {
 		if _, _, err := a.startTask(ctx, c, ctr, p.cfg); err != nil {
-			return a.failedStart(ctx, c, ctr.ID(), err)
+			return a.failedRun(ctx, c, ctr.ID(), err)
 		}
 		fmt.Fprintln(a.env.Stdout, ctr.ID())
 		return nil
@@ -112,19 +115,19 @@ func (a *app) runAttached(ctx context.Context, c *containerd.Client, ctr contain
 		}
 		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir)
 		if err != nil {
-			return a.failedStart(ctx, c, ctr.ID(), err)
+			return a.failedRun(ctx, c, ctr.ID(), err)
 		}
 		defer at.close()
 		task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, at.creator)
 		if err != nil {
-			return a.failedStart(ctx, c, ctr.ID(), err)
+			return a.failedRun(ctx, c, ctr.ID(), err)
 		}
 		at.started(ctx, task)
 		return a.waitAttached(ctx, c, ctr, cfg, task, statusC, sigs, nil)
 	}
 	task, statusC, err := a.startTaskIO(ctx, c, ctr, cfg, nil)
 	if err != nil {
-		return a.failedStart(ctx, c, ctr.ID(), err)
+		return a.failedRun(ctx, c, ctr.ID(), err)
 	}
 	return a.waitAttached(ctx, c, ctr, cfg, task, statusC, sigs, func(done <-chan struct{}) error {
 		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done, 5*time.Second)
@@ -182,12 +185,31 @@ func (a *app) failedStart(ctx context.Context, c *containerd.Client, id string, 
 	if info, ierr := c.ContainerService().Get(ctx, id); ierr == nil && info.Labels["lepton/auto-remove"] == "true" {
 		a.remove(context.WithoutCancel(ctx), c, id, true)
 	}
+	// Only runc's exec of the command itself says anything about the
+	// command: a missing file of lepton's (a bind-mounted /etc/hosts that
+	// a racing prune removed) is lepton's failure, exit 125.
 	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-		return &cli.ExitError{Code: 127, Err: fmt.Errorf("cannot start the container's command: %s", execReason(msg))}
-	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "is a directory"):
-		return &cli.ExitError{Code: 126, Err: fmt.Errorf("cannot run the container's command: %s", execReason(msg))}
+	if i := strings.Index(msg, "exec: "); i >= 0 {
+		reason := msg[i:]
+		switch {
+		case strings.Contains(reason, "executable file not found"), strings.Contains(reason, "no such file or directory"):
+			return &cli.ExitError{Code: 127, Err: fmt.Errorf("cannot start the container's command: %s", execReason(msg))}
+		case strings.Contains(reason, "permission denied"), strings.Contains(reason, "is a directory"):
+			return &cli.ExitError{Code: 126, Err: fmt.Errorf("cannot run the container's command: %s", execReason(msg))}
+		}
+	}
+	return err
+}
+
+// failedRun is failedStart for run: a container whose start failed for
+// lepton's own reasons (a host port taken meanwhile, a network gone) was
+// never shown to anyone and is removed, so it holds no name. As with
+// docker, one whose command cannot be run (126, 127) stays, Created.
+func (a *app) failedRun(ctx context.Context, c *containerd.Client, id string, err error) error {
+	err = a.failedStart(ctx, c, id, err)
+	var ee *cli.ExitError
+	if !errors.As(err, &ee) {
+		a.remove(context.WithoutCancel(ctx), c, id, true)
 	}
 	return err
 }
@@ -219,6 +241,14 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 		}
 		a.leaveNetworks(ctx, ctr.ID(), cfg)
 	}
+	// While this start is at work, prune and system check leave the
+	// container alone; they wait on the same name lock.
+	if names, err := a.names(ctx); err == nil && store.ValidateKey(cfg.Name) == nil {
+		if err := names.Begin(ctx, cfg.Name, ctr.ID(), containers.OpStart); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, err
+		}
+		defer names.Done(context.WithoutCancel(ctx), cfg.Name, ctr.ID())
+	}
 	self, err := a.self()
 	if err != nil {
 		return nil, nil, err
@@ -234,6 +264,7 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 	if err != nil {
 		return nil, nil, err
 	}
+	crash.Point("start-task-created")
 	statusC, err := task.Wait(ctx)
 	if err != nil {
 		task.Delete(ctx)
@@ -243,11 +274,13 @@ func (a *app) startTaskIO(ctx context.Context, c *containerd.Client, ctr contain
 		task.Delete(ctx, containerd.WithProcessKill)
 		return nil, nil, err
 	}
+	crash.Point("start-joined")
 	if err := task.Start(ctx); err != nil {
 		task.Delete(ctx, containerd.WithProcessKill)
 		a.leaveNetworks(ctx, ctr.ID(), cfg)
 		return nil, nil, err
 	}
+	crash.Point("start-started")
 	labels := map[string]string{labelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
 	if cfg.HostConfig.RestartPolicy.Name != "" && cfg.HostConfig.RestartPolicy.Name != "no" {
 		labels[restartStatusLabel] = "running"

@@ -42,6 +42,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -64,6 +65,11 @@ type Network struct {
 	CreatedAt time.Time            `json:"createdAt"`
 	LastIP    string               `json:"lastIP,omitempty"` // allocation goes round from here, so a freed address rests a while
 	Endpoints map[string]*Endpoint `json:"endpoints,omitempty"`
+	// Creating is set while the network's bridge and rules are being made.
+	// The creator holds the record's lock all along, so a record found
+	// Creating under the lock is what a killed create left: its host
+	// objects are torn down and the record removed (see Check).
+	Creating bool `json:"creating,omitempty"`
 }
 
 // Endpoint is a running container's place on a network.
@@ -288,37 +294,73 @@ func (ns *Networks) create(ctx context.Context, n *Network, isDefault bool) (*Ne
 	n.Bridge = "lp-" + n.ID[:12]
 	err := ns.coll.Locked(ctx, n.Name, func(r *store.Record) error {
 		if r.Exists() {
-			if isDefault {
+			if old, err := ns.read(r); err == nil && old.Creating {
+				// Left by a create that was killed: we hold its lock.
+				if err := rollBack(old, r); err != nil {
+					return err
+				}
+			} else if isDefault {
 				return errdefs.ErrAlreadyExists
+			} else {
+				return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("network %q already exists: remove it first, or choose another name", n.Name))
 			}
-			return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("network %q already exists: remove it first, or choose another name", n.Name))
 		}
 		return hostLocked(func() error {
-			others, err := ns.List(ctx)
+			others, err := ns.all(ctx)
 			if err != nil {
 				return err
 			}
 			if err := pickSubnet(n, others); err != nil {
 				return err
 			}
-			if err := setUpHost(n); err != nil {
-				tearDownHost(n)
+			// Intent first: the record owns the bridge and rules before
+			// they exist, so a kill at any step leaves an owner to find.
+			n.Creating = true
+			if err := writeNetwork(r, n); err != nil {
 				return err
 			}
-			b, err := json.Marshal(n)
-			if err == nil {
-				err = r.Write(b)
+			crash.Point("network-create-recorded")
+			if err := setUpHost(n); err != nil {
+				rollBack(n, r)
+				return err
 			}
-			if err != nil {
-				tearDownHost(n)
+			crash.Point("network-create-host")
+			n.Creating = false
+			if err := writeNetwork(r, n); err != nil {
+				rollBack(n, r)
+				return err
 			}
-			return err
+			return nil
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return n, nil
+}
+
+func writeNetwork(r *store.Record, n *Network) error {
+	b, err := json.Marshal(n)
+	if err != nil {
+		return err
+	}
+	return r.Write(b)
+}
+
+// rollBack undoes a network create, holding its record's lock.
+func rollBack(n *Network, r *store.Record) error {
+	if err := tearDownHost(n); err != nil {
+		return fmt.Errorf("remove what a killed create of network %q left: %w", n.Name, err)
+	}
+	return r.Remove()
+}
+
+func (ns *Networks) read(r *store.Record) (*Network, error) {
+	b, err := r.Data()
+	if err != nil {
+		return nil, err
+	}
+	return ns.decode(r.Key(), b)
 }
 
 // pickSubnet checks n's subnet against the other networks and the host's
@@ -384,7 +426,11 @@ func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
 	if store.ValidateKey(ref) == nil {
 		b, err := ns.coll.Get(ctx, ref)
 		if err == nil {
-			return ns.decode(ref, b)
+			n, err := ns.decode(ref, b)
+			if err != nil || !n.Creating {
+				return n, err
+			}
+			return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such network: %s (it is being created, or its create was killed: lepton system check --repair)", ref))
 		}
 		if !errdefs.IsNotFound(err) {
 			return nil, err
@@ -420,8 +466,24 @@ func isHex(s string) bool {
 	return true
 }
 
-// List returns every network, sorted by name.
+// List returns every network, sorted by name. Networks still being made
+// are not in it.
 func (ns *Networks) List(ctx context.Context) ([]*Network, error) {
+	all, err := ns.all(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, n := range all {
+		if !n.Creating {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// all is List with the networks being made, whose subnets are taken too.
+func (ns *Networks) all(ctx context.Context) ([]*Network, error) {
 	es, err := ns.coll.List(ctx)
 	if err != nil {
 		return nil, err
@@ -488,7 +550,7 @@ func (ns *Networks) Remove(ctx context.Context, ref string) error {
 // networks in use included, with their bridges and rules: for tests and
 // for taking a data root apart.
 func (ns *Networks) RemoveAll(ctx context.Context) error {
-	all, err := ns.List(ctx)
+	all, err := ns.all(ctx)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
 
+	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -105,6 +106,7 @@ func (vs *Volumes) Create(ctx context.Context, o CreateOptions) (*Volume, error)
 		if err := os.MkdirAll(vs.dataDir(v.Name), 0o755); err != nil {
 			return fmt.Errorf("create volume %q: %w", v.Name, err)
 		}
+		crash.Point("volume-create-dir")
 		if err := r.Write(b); err != nil {
 			os.RemoveAll(vs.volumeDir(v.Name))
 			return err
@@ -237,6 +239,7 @@ func (vs *Volumes) Remove(ctx context.Context, name string, users Users) error {
 		if err := os.Rename(vs.volumeDir(name), trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove volume %q: %w", name, err)
 		}
+		crash.Point("volume-rm-moved")
 		if err := r.Remove(); err != nil {
 			return err
 		}

@@ -1,0 +1,105 @@
+//go:build !windows
+
+// Package system is lepton-system: commands about lepton as a whole.
+// Today that is "check": lepton's fsck, which finds what killed or crashed
+// commands left and, with --repair, finishes or rolls it back.
+package system
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/lepton-project/lepton/common/check"
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
+)
+
+// Main runs lepton-system with args (the applet name not included).
+func Main(ctx context.Context, env *cli.Env, args []string) error {
+	_, err := Parser(ctx, env).ParseArgs(args)
+	return err
+}
+
+// Parser returns lepton-system's command line.
+func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
+	opts := &struct {
+		cli.Globals
+		Check checkCmd `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
+	}{}
+	p := cli.NewParser(env, opts)
+	p.ShortDescription = "Manage lepton itself"
+	p.CommandHandler = func(c flags.Commander, rest []string) error {
+		opts.Globals.Resolve(env)
+		if len(rest) > 0 {
+			return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
+		}
+		return opts.Check.run(ctx, env, &opts.Globals)
+	}
+	return p
+}
+
+type checkCmd struct {
+	cli.Command
+	Repair bool   `long:"repair" description:"Fix each problem found: finish or roll back half-done work, remove orphans"`
+	Format string `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line) or a Go template"`
+}
+
+// run checks the containers, networks and volumes of the namespace, in
+// that order (a rolled-back container frees its network address and its
+// volumes), prints one line per problem and fails with exit 1 if there
+// was any.
+func (c *checkCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
+	if c.Format != "" && c.Format != "json" {
+		if _, err := cli.Template(c.Format); err != nil {
+			return err
+		}
+	}
+	client, err := g.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	s, err := g.Store(ctx)
+	if err != nil {
+		return err
+	}
+	d, err := containers.Open(client, s, g.DataRoot, g.Namespace)
+	if err != nil {
+		return err
+	}
+	var all []check.Problem
+	for _, step := range []func() ([]check.Problem, error){
+		func() ([]check.Problem, error) { return containers.Check(ctx, d, c.Repair) },
+		func() ([]check.Problem, error) { return d.Networks.Check(ctx, c.Repair) },
+		func() ([]check.Problem, error) { return d.Volumes.Check(ctx, c.Repair) },
+	} {
+		ps, err := step()
+		if err != nil {
+			return err
+		}
+		all = append(all, ps...)
+	}
+	if c.Format == "" {
+		for _, p := range all {
+			fmt.Fprintln(env.Stdout, p.String())
+		}
+	} else if err := cli.Print(env.Stdout, c.Format, cli.Table{}, all); err != nil {
+		return err
+	}
+	failed := 0
+	for _, p := range all {
+		if !p.Repaired {
+			failed++
+		}
+	}
+	switch {
+	case failed > 0 && c.Repair:
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d of %d problems could not be repaired", failed, len(all))}
+	case failed > 0:
+		return &cli.ExitError{Code: 1, Err: fmt.Errorf("%d problems found: 'lepton system check --repair' fixes them", failed)}
+	}
+	return nil
+}
