@@ -90,6 +90,8 @@ func (w *world) tearDown() {
 		unmountUnder(w.dir)
 		os.RemoveAll(w.dir)
 	}
+	// With -count=N the next TestScripts builds a world of its own.
+	worldOnce, theWorld = sync.Once{}, nil
 }
 
 func (w *world) startContainerd() {
