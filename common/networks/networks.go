@@ -595,6 +595,9 @@ func (ns *Networks) remove(ctx context.Context, name string, force bool) error {
 		if err := tearDownHost(n); err != nil {
 			return fmt.Errorf("remove network %q: %w", n.Name, err)
 		}
+		// A kill here leaves a record without its bridge: rm again
+		// finishes, and a join would make the bridge anew.
+		crash.Point("network-rm-host")
 		return r.Remove()
 	})
 }
