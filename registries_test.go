@@ -104,7 +104,11 @@ func (w *world) startFaces(h http.Handler) (faces, error) {
 	}))
 
 	// Flaky: the first request for one chosen blob gets half of it and a
-	// dropped connection; /stats counts blob requests by digest.
+	// dropped connection; /stats counts blob requests by digest. Under
+	// /v2/slow/ it serves the same repositories, but that blob stops
+	// half-way and hangs until the client goes, so a script can kill a
+	// pull in the middle of a layer (/slow/digest names the blob); those
+	// requests are neither counted nor spend the break.
 	if l, err = listen(); err != nil {
 		return f, err
 	}
@@ -119,6 +123,36 @@ func (w *world) startFaces(h http.Handler) (faces, error) {
 			mu.Lock()
 			down = false
 			mu.Unlock()
+			return
+		}
+		if r.URL.Path == "/slow/digest" {
+			fmt.Fprint(rw, w.faces.flakyDigest)
+			return
+		}
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/v2/slow/"); ok {
+			slow := r.Clone(r.Context())
+			slow.URL.Path, slow.URL.RawPath = "/v2/"+rest, ""
+			if r.Method != http.MethodGet || !strings.HasSuffix(rest, "/blobs/"+w.faces.flakyDigest) {
+				h.ServeHTTP(rw, slow)
+				return
+			}
+			rec := httptest.NewRecorder()
+			slow.Header.Del("Range")
+			h.ServeHTTP(rec, slow)
+			body := rec.Body.Bytes()
+			if rec.Code != http.StatusOK {
+				rw.WriteHeader(rec.Code)
+				rw.Write(body)
+				return
+			}
+			rw.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			rw.WriteHeader(http.StatusOK)
+			rw.Write(body[:len(body)/2])
+			rw.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+			case <-time.After(2 * time.Minute):
+			}
 			return
 		}
 		if r.URL.Path == "/stats" {

@@ -11,7 +11,7 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/lepton-project/lepton/common/cli"
-	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 // Main runs lepton-image.
@@ -58,12 +58,28 @@ type app struct {
 
 func (a *app) client(ctx context.Context) (*containerd.Client, error) { return a.g.Client(ctx) }
 
-func (a *app) infoCache(ctx context.Context) (*store.Collection, error) {
+func (a *app) infoCache(ctx context.Context) (*infoCache, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.Collection(a.g.Namespace, "image-info")
+	col, err := registry.InfoCache(s, a.g.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &infoCache{col: col}, nil
+}
+
+// forget drops the summaries of the targets whose last name lepton just
+// removed. It is best effort: a summary left behind is only garbage (ls
+// and "system check" find it), never a wrong answer.
+func (a *app) forget(ctx context.Context, c *containerd.Client, targets []string) {
+	if len(targets) == 0 {
+		return
+	}
+	if s, err := a.g.Store(ctx); err == nil {
+		registry.ForgetInfo(ctx, c, s, a.g.Namespace, targets...)
+	}
 }
 
 func noExtra(rest []string) error {

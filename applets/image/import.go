@@ -23,6 +23,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/leases"
 	"github.com/lepton-project/lepton/common/registry"
 )
 
@@ -97,7 +98,7 @@ func (im *importCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer c.Close()
-	ctx, done, err := c.WithLease(ctx)
+	ctx, done, err := leases.With(ctx, c, "import", nil)
 	if err != nil {
 		return err
 	}
@@ -130,18 +131,14 @@ func (im *importCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
+	// Unpacked before it is named, so a failure leaves an existing image
+	// of that name as it was.
 	img := images.Image{Name: name, Target: mDesc, CreatedAt: now}
-	is := c.ImageService()
-	if _, err := is.Create(ctx, img); errdefs.IsAlreadyExists(err) {
-		_, err = is.Update(ctx, img, "target")
-		if err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
 	if err := containerd.NewImage(c, img).Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
 		return fmt.Errorf("import: unpack: %w", err)
+	}
+	if err := nameImage(ctx, c, img); err != nil {
+		return err
 	}
 	a.remember(ctx, c, img)
 	fmt.Fprintln(a.env.Stdout, cfgDesc.Digest)

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/store"
 )
 
 type lsCmd struct {
@@ -56,7 +57,20 @@ func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer c.Close()
+	// The summaries are read before the images: a summary is written only
+	// after its image's record, so one read here whose target is missing
+	// from the listing below belongs to an image that is gone.
 	cache, _ := a.infoCache(ctx)
+	var cached []store.Entry
+	if cache != nil {
+		if es, lerr := cache.col.List(ctx); lerr == nil {
+			cached = es
+			cache.preloaded = make(map[string][]byte, len(es))
+			for _, e := range es {
+				cache.preloaded[e.Key] = e.Data
+			}
+		}
+	}
 	f, err := parseFilters(l.Filters, func(ref string) (time.Time, error) {
 		imgs, err := find(ctx, c, ref)
 		if err != nil {
@@ -72,6 +86,7 @@ func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
+	forgetOrphans(ctx, cache, cached, all)
 	now := time.Now()
 	var items []lsItem
 	for _, img := range all {
@@ -122,6 +137,26 @@ func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 		table = cli.Table{Headers: []string{"REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"}, Row: "{{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"}
 	}
 	return cli.Print(a.env.Stdout, l.Format, table, items)
+}
+
+// forgetOrphans removes the summaries no listed image has as its target:
+// images removed by a lepton killed before it could forget them, or by
+// another tool. Should it ever remove one still wanted (an image removed
+// and made again meanwhile), that costs the next listing a few blob
+// reads, nothing more: summaries are only a cache.
+func forgetOrphans(ctx context.Context, cache *infoCache, cached []store.Entry, all []images.Image) {
+	if cache == nil || len(cached) == 0 {
+		return
+	}
+	live := make(map[string]bool, len(all))
+	for _, img := range all {
+		live[img.Target.Digest.Encoded()] = true
+	}
+	for _, e := range cached {
+		if !live[e.Key] {
+			cache.col.Delete(ctx, e.Key)
+		}
+	}
 }
 
 func isDigestName(n string) bool { return strings.Contains(n, "@sha256:") }

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/core/images"
+	containerdleases "github.com/containerd/containerd/v2/core/leases"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/leases"
 )
 
 type pruneCmd struct {
@@ -19,7 +21,11 @@ type pruneCmd struct {
 }
 
 // run removes images no container uses: dangling ones (known only by
-// digest) by default, all of them with -a.
+// digest) by default, all of them with -a. It first deletes the leases of
+// lepton commands that were killed (see leases.StaleLeases), which would
+// otherwise keep what they fetched from the garbage collector for a day;
+// without -a it keeps those of killed pulls, which let the next pull of
+// their image resume.
 func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err := noExtra(rest); err != nil {
 		return err
@@ -60,6 +66,11 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer c.Close()
+	keep := func(l containerdleases.Lease) bool { return !p.All && leases.Purpose(l) == leases.Pull }
+	freed, err := leases.DeleteStale(ctx, c, keep)
+	if err != nil {
+		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
+	}
 	ctrs, err := c.ContainerService().List(ctx)
 	if err != nil {
 		return err
@@ -72,7 +83,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	var removed []string
+	var removed, targets []string
 	for _, img := range all {
 		if used[img.Name] || !p.All && !strings.Contains(img.Name, "@sha256:") {
 			continue
@@ -92,13 +103,18 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 			continue
 		}
 		removed = append(removed, img.Name)
+		targets = append(targets, img.Target.Digest.Encoded())
 	}
+	a.forget(ctx, c, targets)
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Images:")
 		for _, n := range removed {
 			fmt.Fprintf(a.env.Stdout, "untagged: %s\n", n)
 		}
 		fmt.Fprintln(a.env.Stdout)
+	}
+	if len(freed) > 0 {
+		fmt.Fprintf(a.env.Stdout, "Deleted leases of killed lepton commands: %d\n", len(freed))
 	}
 	fmt.Fprintf(a.env.Stdout, "Total images removed: %d\n", len(removed))
 	return nil

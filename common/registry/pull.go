@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -14,11 +15,12 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
-	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+
+	"github.com/lepton-project/lepton/common/leases"
 )
 
 // Normalize turns docker's short names into full ones:
@@ -47,6 +49,11 @@ type PullOptions struct {
 // goes away mid-pull, the next pull fetches only what is missing, resuming
 // a half-fetched layer; the image record is only written once everything
 // is there, so no half image ever shows in a listing.
+//
+// Resuming needs a registry that serves open-ended ranges. One that
+// refuses them (416) would refuse every later pull of the layer for as
+// long as the half-fetched copy lives, so Pull then throws the partial
+// copies away and fetches those layers again from the start.
 func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) (containerd.Image, error) {
 	name, err := Normalize(ref)
 	if err != nil {
@@ -58,7 +65,7 @@ func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) 
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad --platform %q: %v", o.Platform, err))
 		}
 	}
-	ctx, done, err := c.WithLease(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour))
+	ctx, done, err := leases.With(ctx, c, leases.Pull, map[string]string{leases.LabelRef: name})
 	if err != nil {
 		return nil, err
 	}
@@ -75,23 +82,139 @@ func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) 
 	dst := transferimage.NewStore(name,
 		transferimage.WithPlatforms(platform),
 		transferimage.WithUnpack(platform, defaults.DefaultSnapshotter))
-	p := newProgress(o.Out, o.TTY)
-	err = c.Transfer(ctx, src, dst, transfer.WithProgress(p.event))
-	p.finish(err == nil)
+	discarded := map[string]bool{}
+	for attempt := 0; ; attempt++ {
+		p := newProgress(o.Out, o.TTY)
+		err = c.Transfer(ctx, src, dst, transfer.WithProgress(p.event))
+		p.finish(err == nil)
+		if err == nil || attempt >= maxResumeRetries || !resumeRefused(err) {
+			break
+		}
+		n, derr := discardPartial(ctx, c, err, discarded)
+		if derr != nil || n == 0 {
+			break
+		}
+		if o.Out != nil {
+			fmt.Fprintf(o.Out, "the registry cannot resume a download: fetching %d partial blob(s) again from the start\n", n)
+		}
+	}
 	if err != nil {
 		// The lease is left to expire: it keeps the finished layers for
 		// the next try.
-		if strings.Contains(err.Error(), "authorization") || strings.Contains(err.Error(), "401") {
-			return nil, fmt.Errorf("pull %s: %w (log in first: lepton login %s)", ref, err, hostOf(name))
+		msg := oneLine(err)
+		if strings.Contains(msg, "authorization") || strings.Contains(msg, "401") {
+			return nil, &lineError{fmt.Sprintf("pull %s: %s (log in first: lepton login %s)", ref, msg, hostOf(name)), err}
 		}
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
+		return nil, &lineError{fmt.Sprintf("pull %s: %s", ref, msg), err}
 	}
 	img, err := c.GetImage(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	done(context.WithoutCancel(ctx))
+	forgetAbandoned(context.WithoutCancel(ctx), c, name)
 	return img, nil
+}
+
+// maxResumeRetries bounds the fresh starts after refused resumes; each one
+// needs a partial blob not discarded before, so a pull cannot loop.
+const maxResumeRetries = 8
+
+// resumeRefused reports whether err says the registry would not serve the
+// rest of a half-fetched blob: 416 for a range it does not understand, or
+// an answer from another offset than the one asked for.
+func resumeRefused(err error) bool {
+	return resumeRefusal.MatchString(err.Error())
+}
+
+// resumeRefusal is what containerd's fetcher says when a resume fails.
+var resumeRefusal = regexp.MustCompile(`(?i)\b416\b|range not satisfiable|unhandled content range|unable to resume|discard to offset`)
+
+var digestInText = regexp.MustCompile(`sha(256|512):[0-9a-f]{64,128}`)
+
+// discardPartial aborts the half-fetched blobs a refused resume is about,
+// so the next attempt starts them from zero, and returns how many it
+// aborted that had not been before. The blobs are the ones err names; an
+// error naming none is taken to be about the partial blobs of pulls whose
+// lepton is gone, which nothing can resume from that registry either.
+func discardPartial(ctx context.Context, c *containerd.Client, err error, done map[string]bool) (int, error) {
+	cs := c.ContentStore()
+	statuses, lerr := cs.ListStatuses(ctx)
+	if lerr != nil {
+		return 0, lerr
+	}
+	named := digestInText.FindAllString(err.Error(), -1)
+	abandoned := map[string]bool{}
+	if len(named) == 0 {
+		stale, serr := leases.StaleLeases(ctx, c)
+		if serr != nil {
+			return 0, serr
+		}
+		for _, l := range stale {
+			if leases.Purpose(l) != leases.Pull {
+				continue
+			}
+			res, rerr := c.LeasesService().ListResources(ctx, l)
+			if rerr != nil {
+				continue
+			}
+			for _, r := range res {
+				if r.Type == "ingests" {
+					abandoned[r.ID] = true
+				}
+			}
+		}
+	}
+	n := 0
+	for _, st := range statuses {
+		if done[st.Ref] {
+			continue
+		}
+		hit := abandoned[st.Ref]
+		for _, d := range named {
+			hit = hit || strings.Contains(st.Ref, d)
+		}
+		if !hit {
+			continue
+		}
+		if aerr := cs.Abort(ctx, st.Ref); aerr != nil && !errdefs.IsNotFound(aerr) {
+			return n, aerr
+		}
+		done[st.Ref] = true
+		n++
+	}
+	return n, nil
+}
+
+// forgetAbandoned deletes the leases of earlier pulls of name whose lepton
+// was killed: they kept a half-fetched image for a resume that has now
+// happened. Failing to is harmless (they expire), so errors are dropped.
+func forgetAbandoned(ctx context.Context, c *containerd.Client, name string) {
+	stale, err := leases.StaleLeases(ctx, c)
+	if err != nil {
+		return
+	}
+	for _, l := range stale {
+		if leases.Purpose(l) == leases.Pull && l.Labels[leases.LabelRef] == name {
+			c.LeasesService().Delete(ctx, l)
+		}
+	}
+}
+
+// lineError is an error printed as one line that keeps the class of the
+// error it came from (errors.Is sees through it).
+type lineError struct {
+	msg string
+	err error
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
+
+// oneLine joins a multi-line error (containerd joins a registry's error
+// list under the HTTP status) so it prints as lepton's one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 
 // credentialHelper answers the daemon's requests for credentials from

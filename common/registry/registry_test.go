@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,5 +60,28 @@ func TestConfigKeyAndNormalize(t *testing.T) {
 	}
 	if _, err := Normalize("UPPER/Case"); err == nil {
 		t.Error("Normalize accepted an upper-case repository")
+	}
+}
+
+func TestResumeRefused(t *testing.T) {
+	for _, tt := range []struct {
+		msg  string
+		want bool
+	}{
+		{"failed to copy: httpReadSeeker: failed open: unexpected status from GET request to http://h/v2/r/blobs/sha256:ab: 416 Requested Range Not Satisfiable", true},
+		{"unhandled content range in response: bytes 0-9/10", true},
+		{"unexpected status from GET request to http://h/v2/r/blobs/sha256:41600: 404 Not Found", false},
+		{"dial tcp 127.0.0.1:41641: connect: connection refused", false},
+	} {
+		if got := resumeRefused(errors.New(tt.msg)); got != tt.want {
+			t.Errorf("resumeRefused(%q) = %v, want %v", tt.msg, got, tt.want)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	err := errors.New("unexpected status: 416 Requested Range Not Satisfiable\nunknown: We don't understand your Range")
+	if got, want := oneLine(err), "unexpected status: 416 Requested Range Not Satisfiable; unknown: We don't understand your Range"; got != want {
+		t.Errorf("oneLine = %q, want %q", got, want)
 	}
 }
