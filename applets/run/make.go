@@ -22,6 +22,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/crash"
+	"github.com/lepton-project/lepton/common/leases"
 	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/volumes"
 )
@@ -66,6 +67,14 @@ func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, er
 // what it did; a process killed part-way leaves a claim that the next user
 // of the name, or container prune, recognises as stale.
 func (a *app) createContainer(ctx context.Context, c *containerd.Client, p *plan) (_ containerd.Container, err error) {
+	// A lease naming this process keeps the image and the new snapshot
+	// from the garbage collector until the container holds them; if lepton
+	// is killed first, system check and image prune find it stale.
+	ctx, done, err := leases.With(ctx, c, "run", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer done(context.WithoutCancel(ctx))
 	img, err := a.getImage(ctx, c, p.cfg.Image, p.cfg.Pull, p.cfg.Platform)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/lepton-project/lepton/common/check"
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 // Main runs lepton-system with args (the applet name not included).
@@ -47,9 +48,9 @@ type checkCmd struct {
 	Format string `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line) or a Go template"`
 }
 
-// run checks the containers, networks and volumes of the namespace, in
-// that order (a rolled-back container frees its network address and its
-// volumes), prints one line per problem and fails with exit 1 if there
+// run checks the containers, networks, volumes and images of the
+// namespace, in that order (a rolled-back container frees its network
+// address and its volumes), prints one line per problem and fails with exit 1 if there
 // was any.
 func (c *checkCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 	if c.Format != "" && c.Format != "json" {
@@ -75,6 +76,7 @@ func (c *checkCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 		func() ([]check.Problem, error) { return containers.Check(ctx, d, c.Repair) },
 		func() ([]check.Problem, error) { return d.Networks.Check(ctx, c.Repair) },
 		func() ([]check.Problem, error) { return d.Volumes.Check(ctx, c.Repair) },
+		func() ([]check.Problem, error) { return registry.Check(ctx, client, s, g.Namespace, c.Repair) },
 	} {
 		ps, err := step()
 		if err != nil {
