@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
 )
@@ -51,7 +52,7 @@ func find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image
 			return out, nil
 		}
 	}
-	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + ref)
+	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + cli.Quote(ref))
 }
 
 func isHex(s string) bool {

@@ -36,6 +36,8 @@ func (r *rmCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	failed := 0
+	var removed []string // targets that lost a name
+	defer func() { a.forget(context.WithoutCancel(ctx), c, removed) }()
 	for _, ref := range refs {
 		err := func() error {
 			imgs, err := find(ctx, c, ref)
@@ -47,19 +49,20 @@ func (r *rmCmd) run(ctx context.Context, a *app, rest []string) error {
 				for _, i := range imgs {
 					names = append(names, i.Name)
 				}
-				return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s has several names (%s): remove them one by one, or use -f", ref, strings.Join(names, ", ")))
+				return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s has several names (%s): remove them one by one, or use -f", cli.Quote(ref), strings.Join(names, ", ")))
 			}
 			for _, img := range imgs {
 				if !r.Force {
 					for _, ct := range ctrs {
 						if ct.Image == img.Name {
-							return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s is used by container %s: remove the container first, or use -f", ref, ct.ID[:12]))
+							return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s is used by container %s: remove the container first, or use -f", cli.Quote(ref), ct.ID[:12]))
 						}
 					}
 				}
 				if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
 					return err
 				}
+				removed = append(removed, img.Target.Digest.Encoded())
 				fmt.Fprintf(a.env.Stdout, "Untagged: %s\n", img.Name)
 			}
 			return nil

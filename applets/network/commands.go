@@ -449,7 +449,7 @@ func (a *app) container(ctx context.Context, ref string) (string, int, error) {
 	}
 	switch len(found) {
 	case 0:
-		return "", 0, errdefs.ErrNotFound.WithMessage("no such container: " + ref)
+		return "", 0, errdefs.ErrNotFound.WithMessage("no such container: " + cli.Quote(ref))
 	case 1:
 	default:
 		return "", 0, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("%q matches %d containers: give more of the ID", ref, len(found)))

@@ -16,6 +16,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -30,12 +31,12 @@ import (
 // Main is lepton-run: docker run.
 func Main(ctx context.Context, env *cli.Env, args []string) error {
 	_, err := Parser(ctx, env).ParseArgs(args)
-	return asRunError(err)
+	return asRunError(err, "run")
 }
 
 // asRunError gives lepton-run's own failures docker's exit code 125, so a
 // script can tell them from the container's own exit codes.
-func asRunError(err error) error {
+func asRunError(err error, command string) error {
 	if err == nil {
 		return nil
 	}
@@ -47,17 +48,17 @@ func asRunError(err error) error {
 	if errors.As(err, &fe) && fe.Type == flags.ErrHelp {
 		return err
 	}
-	return &cli.ExitError{Code: 125, Err: errorText(err)}
+	return &cli.ExitError{Code: 125, Err: errorText(err, command)}
 }
 
-func errorText(err error) error {
+func errorText(err error, command string) error {
 	var fe *flags.Error
 	if errors.As(err, &fe) {
-		return errors.New(fe.Message + " (see 'lepton run --help')")
+		return fmt.Errorf("%s (see 'lepton %s --help')", fe.Message, command)
 	}
 	var ue *cli.UsageError
 	if errors.As(err, &ue) {
-		return errors.New(ue.Error() + " (see 'lepton run --help')")
+		return fmt.Errorf("%s (see 'lepton %s --help')", ue.Error(), command)
 	}
 	return err
 }
@@ -116,7 +117,16 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 	p.ShortDescription = "Manage containers"
 	p.CommandHandler = func(c flags.Commander, rest []string) error {
 		opts.Globals.Resolve(env)
-		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
+		err := c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
+		// container run and create are docker run and create: their own
+		// failures exit 125, like lepton-run's.
+		switch c.(type) {
+		case *runCmd:
+			return asRunError(err, "run")
+		case *createCmd:
+			return asRunError(err, "create")
+		}
+		return err
 	}
 	return p
 }

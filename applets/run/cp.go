@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -21,6 +22,8 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	lcontainers "github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/crash"
 )
 
 type cpCmd struct {
@@ -64,7 +67,7 @@ func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	rootDir, release, err := containerRoot(ctx, c, info)
+	rootDir, release, err := containerRoot(ctx, c, info, a.g.DataRoot, a.g.Namespace)
 	if err != nil {
 		return err
 	}
@@ -80,12 +83,12 @@ func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
 			return err
 		}
 		if _, err := root.Lstat(rel); err != nil {
-			return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory in container %s: %s", ref, cpath))
+			return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory in container %s: %s", cli.Quote(ref), cli.Quote(cpath)))
 		}
 		if dstPath == "-" {
-			return writeTar(a.env.Stdout, root, rel, path.Base(cpath))
+			return writeTar(a.env.Stdout, root, rel, entryName(cpath))
 		}
-		return copyOut(root, rel, path.Base(cpath), dstPath)
+		return copyOut(root, rel, entryName(cpath), dstPath)
 	}
 	rel, err := resolveIn(root, cpath)
 	if err != nil {
@@ -94,11 +97,27 @@ func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
 	if srcPath == "-" {
 		fi, err := root.Stat(rel)
 		if err != nil || !fi.IsDir() {
-			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s in container %s must be an existing directory to extract a tar stream into", cpath, ref))
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s in container %s must be an existing directory to extract a tar stream into", cli.Quote(cpath), cli.Quote(ref)))
 		}
 		return extractTar(a.env.Stdin, root, rel)
 	}
 	return copyIn(root, srcPath, rel)
+}
+
+// entryName is what the copy of cpath is called: its last element, as
+// docker names it, where "/." keeps docker's meaning ("the contents of").
+// The root and a path ending in ".." have no last element to speak of:
+// theirs is the directory they stand for, and the root's is ".", so that
+// "cp CONTAINER:/ -" writes bin/sh, never /bin/sh or ../bin/sh.
+func entryName(cpath string) string {
+	name := path.Base(cpath)
+	if name == ".." {
+		name = path.Base(path.Clean("/" + cpath))
+	}
+	if name == "/" {
+		return "."
+	}
+	return name
 }
 
 // splitContainerPath splits "name:/path"; a local path that merely holds a
@@ -116,7 +135,7 @@ func splitContainerPath(arg string) (ctr, p string) {
 // containerRoot is a host directory showing the container's file system:
 // the running process's root (with its volumes), or else its snapshot
 // mounted for the occasion.
-func containerRoot(ctx context.Context, c *containerd.Client, info containers.Container) (string, func(), error) {
+func containerRoot(ctx context.Context, c *containerd.Client, info containers.Container, dataRoot, namespace string) (string, func(), error) {
 	if ctr, err := c.LoadContainer(ctx, info.ID); err == nil {
 		if task, err := ctr.Task(ctx, nil); err == nil {
 			if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
@@ -128,7 +147,9 @@ func containerRoot(ctx context.Context, c *containerd.Client, info containers.Co
 	if err != nil {
 		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "lepton-cp-")
+	// Under the data root and named for this process, so a cp killed
+	// while the snapshot is mounted leaves a mount system check can own.
+	dir, err := lcontainers.NewMountpoint(dataRoot, namespace)
 	if err != nil {
 		return "", nil, err
 	}
@@ -136,6 +157,7 @@ func containerRoot(ctx context.Context, c *containerd.Client, info containers.Co
 		os.Remove(dir)
 		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
 	}
+	crash.Point("cp-mounted")
 	return dir, func() {
 		mount.UnmountAll(dir, 0)
 		os.Remove(dir)
@@ -167,7 +189,7 @@ func resolveIn(root *os.Root, p string) (string, error) {
 			continue
 		}
 		if hops++; hops > 40 {
-			return "", errdefs.ErrInvalidArgument.WithMessage("too many levels of symbolic links in " + p)
+			return "", errdefs.ErrInvalidArgument.WithMessage("too many levels of symbolic links in " + cli.Quote(p))
 		}
 		target, err := root.Readlink(cur)
 		if err != nil {
@@ -185,21 +207,42 @@ func resolveIn(root *os.Root, p string) (string, error) {
 }
 
 // writeTar streams rel (a file or a tree) as a tar archive named name.
+// The tree may be a running container's, changing while it is read: what
+// vanishes on the way is left out rather than failing the copy, and each
+// file goes in at the size it had when it was opened. The kernel's pseudo
+// file systems (/proc, /sys, ...) go in as their empty mount points, as
+// with docker cp: their files are kernel state, not the container's data.
 func writeTar(w io.Writer, root *os.Root, rel, name string) error {
 	tw := tar.NewWriter(w)
-	fsys := root.FS()
-	err := fs.WalkDir(fsys, rel, func(p string, d fs.DirEntry, err error) error {
+	// Only the top may not vanish: that is the user's own request.
+	gone := func(p string, err error) error {
+		if p != rel && errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	err := fs.WalkDir(root.FS(), rel, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			return gone(p, err)
 		}
 		fi, err := root.Lstat(p)
 		if err != nil {
-			return err
+			return gone(p, err)
+		}
+		var f *os.File
+		switch {
+		case fi.Mode()&fs.ModeSocket != 0:
+			return nil // tar has no sockets, and a socket holds no data
+		case fi.Mode().IsRegular():
+			if f, fi, err = openRegular(root, p); err != nil || f == nil {
+				return gone(p, err)
+			}
+			defer f.Close()
 		}
 		link := ""
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			if link, err = root.Readlink(p); err != nil {
-				return err
+				return gone(p, err)
 			}
 		}
 		h, err := tar.FileInfoHeader(fi, link)
@@ -214,14 +257,11 @@ func writeTar(w io.Writer, root *os.Root, rel, name string) error {
 		if err := tw.WriteHeader(h); err != nil {
 			return err
 		}
-		if fi.Mode().IsRegular() {
-			f, err := root.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			_, err = io.Copy(tw, f)
-			return err
+		switch {
+		case f != nil:
+			return copyExactly(tw, f, h.Size)
+		case fi.IsDir() && pseudoFS(root, p):
+			return fs.SkipDir
 		}
 		return nil
 	})
@@ -229,6 +269,42 @@ func writeTar(w io.Writer, root *os.Root, rel, name string) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// openRegular opens p for archiving, with the file's own stat: the one
+// taken before may be stale in a running container. A path that is no
+// longer a regular file by then is skipped (nil file), and O_NONBLOCK
+// keeps a FIFO put in its place from hanging the copy.
+func openRegular(root *os.Root, p string) (*os.File, fs.FileInfo, error) {
+	f, err := root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// copyExactly writes exactly size bytes of r, the size the tar header
+// promised, which cannot be taken back once written: what a file grew by
+// since is left out, what it shrank by is made up with zeros.
+func copyExactly(w io.Writer, r io.Reader, size int64) error {
+	n, err := io.Copy(w, io.LimitReader(r, size))
+	if err != nil {
+		return err
+	}
+	_, err = io.CopyN(w, zeros{}, size-n)
+	return err
+}
+
+type zeros struct{}
+
+func (zeros) Read(b []byte) (int, error) {
+	clear(b)
+	return len(b), nil
 }
 
 // copyOut copies rel from the container to the host path dst: into dst
@@ -251,7 +327,7 @@ func copyOut(root *os.Root, rel, name, dst string) error {
 // it is an existing directory, else as rel.
 func copyIn(root *os.Root, src, rel string) error {
 	if _, err := os.Lstat(src); err != nil {
-		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory: %s", src))
+		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory: %s", cli.Quote(src)))
 	}
 	dstName := rel
 	if fi, err := root.Stat(rel); err == nil && fi.IsDir() {
@@ -266,7 +342,7 @@ func copyIn(root *os.Root, src, rel string) error {
 	go func() { pw.CloseWithError(writeTar(pw, srcRoot, filepath.Base(filepath.Clean(src)), ".")) }()
 	sub, err := root.OpenRoot(path.Dir(dstName))
 	if err != nil {
-		return fmt.Errorf("destination directory %s: %w", path.Dir(dstName), err)
+		return fmt.Errorf("destination directory %s: %w", cli.Quote(path.Dir(dstName)), err)
 	}
 	defer sub.Close()
 	return extractTarAs(pr, sub, path.Base(dstName))

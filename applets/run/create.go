@@ -7,13 +7,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/contrib/seccomp"
@@ -168,8 +172,18 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		}
 	}
 	if f.CPUs != "" {
-		if p.cpus, err = strconv.ParseFloat(f.CPUs, 64); err != nil || p.cpus <= 0 {
-			return nil, cli.Usagef("bad --cpus %q: want a positive number such as 0.5", f.CPUs)
+		if p.cpus, err = parseCPUs(f.CPUs, runtime.NumCPU()); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range f.CapAdd {
+		if err := checkCap("--cap-add", c); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range f.CapDrop {
+		if err := checkCap("--cap-drop", c); err != nil {
+			return nil, err
 		}
 	}
 	if f.PidsLimit < 0 && f.PidsLimit != -1 {
@@ -204,8 +218,15 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 	}
 	for _, h := range f.AddHost {
 		host, ip, ok := strings.Cut(h, ":")
-		if !ok || host == "" || ip == "" {
-			return nil, cli.Usagef("bad --add-host %q: want HOST:IP", h)
+		if _, err := netip.ParseAddr(ip); !ok || host == "" || strings.ContainsFunc(host, unicode.IsSpace) || err != nil {
+			return nil, cli.Usagef("bad --add-host %q: want HOST:IP, such as db:10.0.0.5", h)
+		}
+	}
+	for _, ns := range f.DNS {
+		// It goes into resolv.conf as it is: anything but an address would
+		// leave the container without names, or add lines of its own.
+		if _, err := netip.ParseAddr(ns); err != nil {
+			return nil, cli.Usagef("bad --dns %q: want a name server's IP address, such as 10.0.0.2", ns)
 		}
 	}
 	if f.StopSignal != "" {
@@ -374,9 +395,17 @@ func parseVolumeFlag(v string) (mountPlan, error) {
 	m := mountPlan{create: true}
 	switch len(parts) {
 	case 1:
+		if v == "" {
+			return m, cli.Usagef(`-v "": empty; want SRC:DST[:ro], or DST alone for an anonymous volume`)
+		}
 		m.dst = parts[0]
 	case 2, 3:
 		m.src, m.dst = parts[0], parts[1]
+		if m.src == "" {
+			// Read as an anonymous volume this would be a typo's silent
+			// success: docker refuses it too.
+			return m, cli.Usagef("-v %q: the source is empty; give a host path or a volume name, or DST alone for an anonymous volume", v)
+		}
 		if len(parts) == 3 {
 			for _, o := range strings.Split(parts[2], ",") {
 				switch o {
@@ -449,6 +478,42 @@ func parseMountFlag(v string) (mountPlan, error) {
 		return m, cli.Usagef("--mount %q: type must be bind, volume or tmpfs", v)
 	}
 	return m, nil
+}
+
+// parseCPUs checks --cpus as docker does: from 0.01 (the kernel's
+// smallest CFS quota, 1ms in each 100ms) to the CPUs there are. NaN and
+// Inf parse as floats but are no number of CPUs.
+func parseCPUs(s string, have int) (float64, error) {
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, cli.Usagef("bad --cpus %q: want a number of CPUs, such as 0.5 or 2", s)
+	}
+	if n < 0.01 || n > float64(have) {
+		return 0, cli.Usagef("bad --cpus %q: the range is 0.01 to %d, as this machine has %d CPUs", s, have, have)
+	}
+	return n, nil
+}
+
+// checkCap accepts what withCaps understands: ALL, or a capability the
+// kernel knows, with or without CAP_, in any case. An unknown name would
+// otherwise reach runc only at start, or be dropped without a word.
+func checkCap(flag, c string) error {
+	n := normCaps([]string{c})[0]
+	if n == "ALL" || slices.Contains(knownCaps, strings.TrimPrefix(n, "CAP_")) {
+		return nil
+	}
+	return cli.Usagef("bad %s %q: no such capability; want a name such as NET_ADMIN (or CAP_NET_ADMIN), or ALL", flag, c)
+}
+
+// knownCaps are Linux's capabilities, in the kernel's order (0 to 40, as of
+// Linux 5.9).
+var knownCaps = []string{
+	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 }
 
 func parseRestart(s string) (RestartPolicy, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/errdefs"
 	lcontainers "github.com/lepton-project/lepton/common/containers"
 
+	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -165,7 +166,7 @@ func (a *app) resolve(ctx context.Context, c *containerd.Client, ref string) (co
 			return containers.Container{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("container ID prefix %q matches %d containers: give more of it", ref, len(all)))
 		}
 	}
-	return containers.Container{}, errdefs.ErrNotFound.WithMessage("no such container: " + ref)
+	return containers.Container{}, errdefs.ErrNotFound.WithMessage("no such container: " + cli.Quote(ref))
 }
 
 func isHex(s string) bool {

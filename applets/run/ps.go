@@ -4,7 +4,10 @@ package run
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +28,7 @@ type psCmd struct {
 	Last    int      `short:"n" long:"last" value-name:"<N>" default:"-1" description:"Show the N most recently created containers (all states)"`
 	Latest  bool     `short:"l" long:"latest" description:"Show the most recently created container (all states)"`
 	NoTrunc bool     `long:"no-trunc" description:"Do not shorten IDs and commands"`
-	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=, label=KEY[=VALUE], status=, ancestor=, id=, exited="`
+	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=REGEXP, label=KEY[=VALUE], status=, ancestor=, id=, exited="`
 	Format  string   `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line), \"table\", or a Go template"`
 }
 
@@ -267,8 +270,9 @@ func volumeNames(labels map[string]string) []string {
 // psFilter is ps's --filter: values of one key are alternatives, different
 // keys must all match.
 type psFilter struct {
-	name, label, status, ancestor, id []string
-	exited                            []int
+	name                        []*regexp.Regexp
+	label, status, ancestor, id []string
+	exited                      []int
 }
 
 func parsePsFilters(fs []string) (*psFilter, error) {
@@ -280,7 +284,17 @@ func parsePsFilters(fs []string) (*psFilter, error) {
 		}
 		switch k {
 		case "name":
-			f.name = append(f.name, strings.TrimPrefix(v, "/"))
+			re, err := regexp.Compile(v)
+			if err != nil {
+				// The error spells the expression out raw: quote it.
+				why := err.Error()
+				var se *syntax.Error
+				if errors.As(err, &se) {
+					why = fmt.Sprintf("%s in %q", se.Code, se.Expr)
+				}
+				return nil, cli.Usagef("bad filter %q: name takes a regular expression (such as ^web$): %s", s, why)
+			}
+			f.name = append(f.name, re)
 		case "label":
 			f.label = append(f.label, v)
 		case "status":
@@ -308,7 +322,7 @@ func parsePsFilters(fs []string) (*psFilter, error) {
 }
 
 func (f *psFilter) match(it *psItem) bool {
-	if len(f.name) > 0 && !anyOf(f.name, func(n string) bool { return strings.Contains(it.Names, n) }) {
+	if len(f.name) > 0 && !anyOf(f.name, func(re *regexp.Regexp) bool { return matchName(re, it.Names) }) {
 		return false
 	}
 	for _, l := range f.label {
@@ -332,6 +346,14 @@ func (f *psFilter) match(it *psItem) bool {
 		return false
 	}
 	return true
+}
+
+// matchName applies a name filter as docker does, a regular expression
+// that may match anywhere (web matches webapp, ^web$ only web), against
+// the name as docker's API spells it, with a leading "/", and as lepton
+// and docker ps print it, without: so ^/web$ and ^web$ both work.
+func matchName(re *regexp.Regexp, name string) bool {
+	return re.MatchString(name) || re.MatchString("/"+name)
 }
 
 func anyOf[T any](xs []T, pred func(T) bool) bool {

@@ -27,7 +27,7 @@ func (r *rmCmd) run(ctx context.Context, a *app, rest []string) error {
 			if running, err := isRunning(ctx, c, info.ID); err != nil {
 				return "", err
 			} else if running {
-				return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is running: stop it first, or use rm -f", ref))
+				return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is running: stop it first, or use rm -f", cli.Quote(ref)))
 			}
 		}
 		if err := a.remove(ctx, c, info.ID, r.Volumes); err != nil {

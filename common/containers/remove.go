@@ -83,6 +83,46 @@ type RemoveOptions struct {
 // anonymous volumes. A container already gone, or going (another remover
 // got there first), is success.
 func Remove(ctx context.Context, d *Deps, id string, o RemoveOptions) error {
+	if !o.Kill {
+		return remove(ctx, d, id, o)
+	}
+	// A remover that loses the race (two rm -f at once, rm -f beside
+	// run --rm) sees the winner's work as its task or shim vanishing under
+	// it, while the container lingers for the few milliseconds the winner
+	// needs to delete it. Such errors are tried again, briefly: by then the
+	// container is gone, or its task is, and this remover can finish.
+	for delay := 20 * time.Millisecond; ; delay *= 2 {
+		err := remove(ctx, d, id, o)
+		if err == nil || !vanishing(err) || delay > time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}
+
+// vanishing says whether err is what another process removing the same
+// container looks like from here: its task or shim gone mid-call, or its
+// task still there because that deletion is under way ("cannot delete
+// running task"). containerd passes some of these on as bare text from the
+// shim, hence the strings.
+func vanishing(err error) bool {
+	if errdefs.IsNotFound(err) || errdefs.IsFailedPrecondition(err) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"ttrpc: closed", "not found", "no such process"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func remove(ctx context.Context, d *Deps, id string, o RemoveOptions) error {
 	c := d.Client
 	ctr, err := c.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
