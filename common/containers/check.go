@@ -40,7 +40,9 @@ const orphanAge = time.Minute
 //   - orphan-snapshot: a container snapshot with no container, no claim,
 //     older than a minute;
 //   - orphan-task: a task whose container is gone, which no command can
-//     reach (repair: kill and delete it).
+//     reach (repair: kill and delete it);
+//   - stale-mount: a container file system a killed cp left mounted
+//     (repair: unmount it).
 //
 // Objects whose worker process still lives are skipped, and every removal
 // is decided again under the name lock that creating commands hold.
@@ -101,6 +103,7 @@ func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, err
 	if !full {
 		return r.Problems, nil
 	}
+	checkMounts(d, r)
 	sn := c.SnapshotService(defaults.DefaultSnapshotter)
 	for key, created := range snaps {
 		if exists[key] || claimed[key] || time.Since(created) < orphanAge {
