@@ -62,4 +62,3 @@ func checkMounts(d *Deps, r *check.Report) {
 		})
 	}
 }
-
