@@ -8,6 +8,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/ctrd"
 	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
@@ -90,5 +91,5 @@ func (g *Globals) Client(ctx context.Context) (*containerd.Client, error) {
 // ContainerDir is where lepton keeps what it has of a container outside
 // containerd (its log, its /etc files, its network plan).
 func (g *Globals) ContainerDir(id string) string {
-	return filepath.Join(g.DataRoot, "containers", g.Namespace, id)
+	return containers.Dir(g.DataRoot, g.Namespace, id)
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
@@ -95,7 +94,7 @@ func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, err
 		if exists[id] || claimed[id] || !de.IsDir() {
 			continue
 		}
-		dir := filepath.Join(d.DirsRoot(), id)
+		dir := d.Dir(id)
 		r.Add("orphan-dir", dir, "a container directory with no container and no name claim; repair removes it", func() error {
 			return os.RemoveAll(dir)
 		})

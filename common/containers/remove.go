@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -57,16 +56,11 @@ func Open(c *containerd.Client, s *store.Store, dataRoot, namespace string) (*De
 	return &Deps{Client: c, Names: names, Networks: nets, Volumes: vs, DataRoot: dataRoot, Namespace: namespace}, nil
 }
 
-// Dir is where lepton keeps what it has of container id outside
-// containerd (its log, its /etc files, its network plan).
-func (d *Deps) Dir(id string) string {
-	return filepath.Join(d.DataRoot, "containers", d.Namespace, id)
-}
+// Dir is container id's directory (see Dir).
+func (d *Deps) Dir(id string) string { return Dir(d.DataRoot, d.Namespace, id) }
 
 // DirsRoot is the directory holding every container's Dir.
-func (d *Deps) DirsRoot() string {
-	return filepath.Join(d.DataRoot, "containers", d.Namespace)
-}
+func (d *Deps) DirsRoot() string { return DirsRoot(d.DataRoot, d.Namespace) }
 
 // RemoveOptions say how far Remove may go.
 type RemoveOptions struct {
