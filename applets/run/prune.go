@@ -104,8 +104,9 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 			reclaimed += size
 		}
 	}
-	// What killed commands left (stale claims, their snapshots and
-	// directories); running tasks and unfinished work are check's.
+	// What killed commands left: stale claims with their snapshots and
+	// directories, and the unfinished work of dead leptons. Orphan tasks,
+	// snapshots and mounts are system check's.
 	containers.Sweep(ctx, d)
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Containers:")

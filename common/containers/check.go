@@ -50,8 +50,8 @@ func Check(ctx context.Context, d *Deps, repair bool) ([]check.Problem, error) {
 }
 
 // Sweep repairs what Check finds in name claims and container directories
-// (container prune does it after its removals); it leaves tasks and
-// snapshots alone.
+// (container prune does it after its removals); it leaves orphan tasks,
+// snapshots and mounts alone.
 func Sweep(ctx context.Context, d *Deps) error {
 	_, err := walk(ctx, d, true, false)
 	return err
@@ -63,13 +63,16 @@ func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, err
 	// The order matters: what is listed first is checked against lists
 	// made after it, so an object made meanwhile is seen with its owner.
 	dirs, _ := os.ReadDir(d.DirsRoot())
-	snaps, err := containerSnapshots(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	tl, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
-	if err != nil {
-		return nil, err
+	var snaps map[string]time.Time
+	tl := &tasks.ListTasksResponse{}
+	if full {
+		var err error
+		if snaps, err = containerSnapshots(ctx, c); err != nil {
+			return nil, err
+		}
+		if tl, err = c.TaskService().List(ctx, &tasks.ListTasksRequest{}); err != nil {
+			return nil, err
+		}
 	}
 	claims, err := d.Names.List(ctx)
 	if err != nil {
@@ -178,6 +181,8 @@ func checkClaim(ctx context.Context, d *Deps, r *check.Report, name string) (hol
 				return nil
 			}
 			r.Add("unfinished-create", name, fmt.Sprintf("the lepton making container %s was killed before it ran; repair removes it", short(cl.ID)), func() error {
+				// Without Names: this claim's lock is held here, and the
+				// claim goes with rec.Remove below.
 				if err := Remove(ctx, &Deps{Client: c, Networks: d.Networks, Volumes: d.Volumes, DataRoot: d.DataRoot, Namespace: d.Namespace}, cl.ID, RemoveOptions{AnonVolumes: true}); err != nil {
 					return err
 				}
@@ -205,12 +210,8 @@ func running(ctx context.Context, c *containerd.Client, id string) bool {
 	if err != nil {
 		return false
 	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return false
-	}
-	st, err := task.Status(ctx)
-	return err == nil && st.Status != containerd.Created && st.Status != containerd.Stopped
+	_, st, err := taskStatus(ctx, ctr)
+	return err == nil && st != "" && st != containerd.Created && st != containerd.Stopped
 }
 
 // deleteCreatedTask deletes a task that was created but never started,
@@ -220,15 +221,8 @@ func deleteCreatedTask(ctx context.Context, d *Deps, id string) error {
 	if err != nil {
 		return err
 	}
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, err := task.Status(ctx)
-	if err != nil || st.Status != containerd.Created {
+	task, st, err := taskStatus(ctx, ctr)
+	if err != nil || st != containerd.Created {
 		return err
 	}
 	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {

@@ -63,6 +63,11 @@ func (cl *Claim) Busy() bool {
 	return cl.Op != "" && cl.PID > 0 && cl.PIDStart != 0 && proc.Start(cl.PID) == cl.PIDStart
 }
 
+// busy is the error for a container another live lepton is working on.
+func (cl *Claim) busy(name string) error {
+	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is busy: another lepton (pid %d) is %sing it; try again when it is done", name, cl.PID, cl.Op))
+}
+
 // Names is the name claims of one namespace.
 type Names struct {
 	coll *store.Collection
@@ -103,20 +108,17 @@ func (n *Names) Take(ctx context.Context, c *containerd.Client, name, id string)
 }
 
 func (n *Names) claim(ctx context.Context, c *containerd.Client, name, id, op string) (stale string, err error) {
-	err = n.coll.Locked(ctx, name, func(r *store.Record) error {
-		if b, err := r.Data(); err == nil {
-			if old, ok := decode(b); ok && old.ID != id {
-				if live, err := Live(ctx, c, &old); err != nil {
-					return err
-				} else if live {
-					return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf(
-						"the container name %q is already in use by container %s: remove that container or choose another name", name, old.ID))
-				}
-				stale = old.ID
+	err = n.Locked(ctx, name, func(old *Claim, ok bool, r *store.Record) error {
+		if ok && old.ID != id {
+			if live, err := Live(ctx, c, old); err != nil {
+				return err
+			} else if live {
+				return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf(
+					"the container name %q is already in use by container %s: remove that container or choose another name", name, old.ID))
 			}
+			stale = old.ID
 		}
-		b, _ := json.Marshal(mine(id, op))
-		return r.Write(b)
+		return writeClaim(r, mine(id, op))
 	})
 	return stale, err
 }
@@ -167,12 +169,8 @@ func (n *Names) List(ctx context.Context) ([]Entry, error) {
 
 // Release drops name's claim if it is still id's (or damaged).
 func (n *Names) Release(ctx context.Context, name, id string) error {
-	return n.coll.Locked(ctx, name, func(r *store.Record) error {
-		b, err := r.Data()
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		if cl, ok := decode(b); err != nil || !ok || cl.ID == id {
+	return n.Locked(ctx, name, func(cl *Claim, ok bool, r *store.Record) error {
+		if r.Exists() && (!ok || cl.ID == id) {
 			return r.Remove()
 		}
 		return nil
@@ -186,11 +184,9 @@ func (n *Names) Release(ctx context.Context, name, id string) error {
 // must re-read inside. fn gets the name's record, to release the claim
 // without taking its lock again (flock would wait on itself).
 func (n *Names) Idle(ctx context.Context, name, id string, fn func(r *store.Record) error) error {
-	return n.coll.Locked(ctx, name, func(r *store.Record) error {
-		if b, err := r.Data(); err == nil {
-			if cl, ok := decode(b); ok && cl.ID == id && cl.Busy() {
-				return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is busy: a lepton (pid %d) is %sing it", name, cl.PID, cl.Op))
-			}
+	return n.Locked(ctx, name, func(cl *Claim, ok bool, r *store.Record) error {
+		if ok && cl.ID == id && cl.Busy() {
+			return cl.busy(name)
 		}
 		return fn(r)
 	})
@@ -222,12 +218,8 @@ func writeClaim(r *store.Record, cl Claim) error {
 // so a kill during its start rolls the whole run back). It fails with
 // ErrFailedPrecondition while another live lepton works on it.
 func (n *Names) Begin(ctx context.Context, name, id, op string) error {
-	return n.coll.Locked(ctx, name, func(r *store.Record) error {
-		b, err := r.Data()
-		if err != nil && !errdefs.IsNotFound(err) {
-			return err
-		}
-		if cl, ok := decode(b); err == nil && ok {
+	return n.Locked(ctx, name, func(cl *Claim, ok bool, r *store.Record) error {
+		if ok {
 			if cl.ID != id {
 				return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("container name %q now belongs to container %s", name, cl.ID))
 			}
@@ -235,7 +227,7 @@ func (n *Names) Begin(ctx context.Context, name, id, op string) error {
 				if cl.PID == os.Getpid() {
 					return nil
 				}
-				return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is busy: another lepton (pid %d) is %sing it; try again when it is done", name, cl.PID, cl.Op))
+				return cl.busy(name)
 			}
 		}
 		return writeClaim(r, mine(id, op))
@@ -245,17 +237,10 @@ func (n *Names) Begin(ctx context.Context, name, id, op string) error {
 // Done marks the work on container id finished; a claim that is no longer
 // id's is left alone.
 func (n *Names) Done(ctx context.Context, name, id string) error {
-	return n.coll.Locked(ctx, name, func(r *store.Record) error {
-		b, err := r.Data()
-		if errdefs.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if cl, ok := decode(b); ok && cl.ID == id && cl.Op != "" {
+	return n.Locked(ctx, name, func(cl *Claim, ok bool, r *store.Record) error {
+		if ok && cl.ID == id && cl.Op != "" {
 			cl.Op = ""
-			return writeClaim(r, cl)
+			return writeClaim(r, *cl)
 		}
 		return nil
 	})

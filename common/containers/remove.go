@@ -168,23 +168,13 @@ func gone(ctx context.Context, c *containerd.Client, id string) bool {
 // deleteTask deletes the container's task, killing it first if kill is
 // set, and fails with ErrFailedPrecondition if it runs and kill is not.
 func deleteTask(ctx context.Context, ctr containerd.Container, info containers.Container, kill bool) error {
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	task, st, err := taskStatus(ctx, ctr)
+	if err != nil || task == nil {
 		return err
 	}
-	st, err := task.Status(ctx)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if st.Status != containerd.Stopped && st.Status != containerd.Created {
+	if st != containerd.Stopped && st != containerd.Created {
 		if !kill {
-			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s", nameOf(info), st.Status))
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s", nameOf(info), st))
 		}
 		if ch, err := task.Wait(ctx); err == nil {
 			task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
@@ -200,6 +190,26 @@ func deleteTask(ctx context.Context, ctr containerd.Container, info containers.C
 		return fmt.Errorf("delete task: %w", err)
 	}
 	return nil
+}
+
+// taskStatus returns ctr's task and its status; a nil task, with no
+// error, when it has none (or it vanished while being asked).
+func taskStatus(ctx context.Context, ctr containerd.Container) (containerd.Task, containerd.ProcessStatus, error) {
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := task.Status(ctx)
+	if errdefs.IsNotFound(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return task, st.Status, nil
 }
 
 // forget drops what lepton kept of a container containerd no longer has,

@@ -29,7 +29,6 @@ func Check(ctx context.Context, c *containerd.Client, s *store.Store, namespace 
 		return nil, err
 	}
 	for _, l := range stale {
-		l := l
 		what := "a lepton " + lleases.Purpose(l) + " that was killed"
 		if lleases.Purpose(l) == "" {
 			what = "a lepton that was killed"
@@ -50,7 +49,6 @@ func Check(ctx context.Context, c *containerd.Client, s *store.Store, namespace 
 		return nil, err
 	}
 	for _, key := range orphans {
-		key := key
 		r.Add("orphan-summary", "sha256:"+key, "lepton's summary of an image that no longer exists; repair removes it", func() error {
 			return ForgetInfo(ctx, c, s, namespace, key)
 		})
