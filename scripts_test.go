@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,7 +56,7 @@ func TestScripts(t *testing.T) {
 				RequireExplicitExec: true,
 				RequireUniqueNames:  true,
 				UpdateScripts:       os.Getenv("LEPTON_UPDATE") == "1",
-				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock, "ptyrun": ptyrun, "hostnet": hostnet},
+				Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"stalesock": stalesock, "ptyrun": ptyrun, "hostnet": hostnet, "status": status, "waitfor": waitfor},
 				Setup: func(e *testscript.Env) error {
 					work := e.WorkDir
 					ns := scriptNamespace(strings.TrimPrefix(filepath.Base(work), "script-"))
@@ -310,4 +312,161 @@ func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	if neg != (err != nil) {
 		ts.Fatalf("ptyrun %s: %v (negated: %v); the terminal showed:\n%s", args[1], err, neg, out.String())
 	}
+}
+
+// status CODE PROG [ARGS...] runs PROG as exec does (found on the script's
+// $PATH, with its environment, directory and stdin) and fails the script
+// unless PROG exits with exactly CODE. PROG's stdout and stderr become the
+// script's, for the stdout and stderr commands that follow:
+//
+//	status 125 lepton-run --cpus NaN localhost/busybox:latest true
+//	stderr '^lepton-run: bad --cpus "NaN"'
+//
+// It replaces sh -c 'PROG; echo "exit $?"' with stdout 'exit N'. A death
+// by a signal is no exit code and always fails. "! status" is refused:
+// status already says which failure it wants.
+func status(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: status CODE PROG [ARGS...]"
+	if neg {
+		ts.Fatalf("! status: unsupported; give the exit code wanted instead (%s)", usage)
+	}
+	if len(args) < 2 {
+		ts.Fatalf(usage)
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil || want < 0 || want > 255 {
+		ts.Fatalf("status: bad exit code %q: want 0 to 255 (%s)", args[0], usage)
+	}
+	r := runQuiet(ts, "status", args[1], args[2:])
+	r.show(ts)
+	if r.code != want {
+		ts.Fatalf("status: %s %s, want exit %d", args[1], r.how, want)
+	}
+}
+
+// waitfor [-t DURATION] PROG [ARGS...] runs PROG as exec does, again and
+// again, until it exits 0: it pauses 50ms after the first try, twice as
+// long after each later one, 500ms at most. It fails the script once
+// DURATION (10s unless given; Go's syntax: 500ms, 30s, 1m) has passed since
+// it began, with the last try's exit status, stdout and stderr. "! waitfor"
+// waits instead until PROG exits with anything but 0. Only the last try's
+// output is logged, and it becomes the script's stdout and stderr:
+//
+//	waitfor -t 30s lepton-container exec box test -s /tmp/ready
+//	! waitfor lepton-container exec box test -e /tmp/busy
+//
+// It replaces sh -c 'for i in $(seq 50); do CMD && exit 0; sleep 0.1;
+// done; exit 1', and a blind sleep before checking a condition. A try that
+// hangs is not cut short: give PROG a timeout of its own where it may hang
+// (wget -T, ping -W). A death by a signal counts as a non-zero exit; a PROG
+// that cannot be started (not on $PATH) fails at once. Input from the stdin
+// command goes to the first try only.
+func waitfor(ts *testscript.TestScript, neg bool, args []string) {
+	const usage = "usage: waitfor [-t DURATION] PROG [ARGS...]"
+	timeout := 10 * time.Second
+	if len(args) > 0 && args[0] == "-t" {
+		if len(args) < 2 {
+			ts.Fatalf(usage)
+		}
+		d, err := time.ParseDuration(args[1])
+		if err != nil || d <= 0 {
+			ts.Fatalf("waitfor: bad -t %q: want a positive duration such as 500ms or 30s (%s)", args[1], usage)
+		}
+		timeout, args = d, args[2:]
+	}
+	if len(args) < 1 || strings.HasPrefix(args[0], "-") {
+		ts.Fatalf(usage)
+	}
+	want := "0"
+	if neg {
+		want = "non-zero"
+	}
+	start := time.Now()
+	deadline := start.Add(timeout)
+	pause := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		r := runQuiet(ts, "waitfor", args[0], args[1:])
+		if (r.code == 0) != neg {
+			r.show(ts)
+			ts.Logf("waitfor: %s %s on try %d after %v", args[0], r.how, try, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			r.show(ts)
+			output := "its output is above"
+			if r.stdout == "" && r.stderr == "" {
+				output = "it printed nothing"
+			}
+			ts.Fatalf("waitfor: %s still %s after %v (%d tries), want exit %s; %s", args[0], r.how, timeout, try, want, output)
+		}
+		time.Sleep(min(pause, left)) // the last try comes at the deadline
+		pause = min(2*pause, 500*time.Millisecond)
+	}
+}
+
+// ran is what a program run by runQuiet did.
+type ran struct {
+	code           int    // exit code, -1 for a death by a signal
+	how            string // "exited 3", "died (signal: killed)"
+	stdout, stderr string
+}
+
+// show makes r's output the script's stdout and stderr; testscript logs it
+// when the command ends.
+func (r ran) show(ts *testscript.TestScript) {
+	io.WriteString(ts.Stdout(), r.stdout)
+	io.WriteString(ts.Stderr(), r.stderr)
+}
+
+// runQuiet runs prog as the exec command does, with the script's
+// environment, directory, stdin and deadline, but through
+// sh -c 'exec "$@" >FILE 2>FILE', so that testscript logs nothing of it
+// (ts.Exec logs each run's output; waitfor's tries would fill the log).
+// prog is looked up on the script's $PATH first, so a missing one fails
+// the script at once, as it does for exec.
+func runQuiet(ts *testscript.TestScript, cmd, prog string, args []string) ran {
+	path, err := scriptLookPath(ts, prog)
+	if err != nil {
+		ts.Fatalf("%s: %v", cmd, err)
+	}
+	dir, err := os.MkdirTemp(ts.Getenv("TMPDIR"), "run")
+	ts.Check(err)
+	defer os.RemoveAll(dir)
+	err = ts.Exec("/bin/sh", append([]string{"-c", `exec "$@" >"$0/stdout" 2>"$0/stderr"`, dir, path}, args...)...)
+	stdout, rerr := os.ReadFile(filepath.Join(dir, "stdout"))
+	ts.Check(rerr)
+	stderr, rerr := os.ReadFile(filepath.Join(dir, "stderr"))
+	ts.Check(rerr)
+	r := ran{stdout: string(stdout), stderr: string(stderr), how: "exited 0"}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && exit.ExitCode() >= 0:
+		r.code, r.how = exit.ExitCode(), fmt.Sprintf("exited %d", exit.ExitCode())
+	case errors.As(err, &exit):
+		r.code, r.how = -1, fmt.Sprintf("died (%v)", exit)
+	default: // the test's deadline, or sh itself would not start
+		r.show(ts)
+		ts.Fatalf("%s: %s: %v", cmd, prog, err)
+	}
+	return r
+}
+
+// scriptLookPath finds prog as exec does: a name with a slash as it is, a
+// bare name in the directories of the script's $PATH.
+func scriptLookPath(ts *testscript.TestScript, prog string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	for _, d := range filepath.SplitList(ts.Getenv("PATH")) {
+		if d == "" {
+			d = "."
+		}
+		p := ts.MkAbs(filepath.Join(d, prog))
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", prog)
 }
