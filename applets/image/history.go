@@ -28,10 +28,7 @@ type historyItem struct {
 }
 
 // run lists the image config's history, newest step first, as docker does.
-func (h *historyCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (h *historyCmd) run(ctx context.Context, a *app) error {
 	c, err := a.client(ctx)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ package image
 
 import (
 	"context"
-	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	flags "github.com/jessevdk/go-flags"
@@ -38,19 +37,18 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Login   loginCmd   `command:"login" description:"Store credentials for a registry, once it accepts them"`
 		Logout  logoutCmd  `command:"logout" description:"Forget the credentials for a registry"`
 	}{}
-	p := cli.NewParser(env, opts)
+	a := &app{env: env, g: &opts.Globals}
+	p := cli.NewApplet(env, opts, func(c command, _ []string) error { return c.run(ctx, a) })
 	p.ShortDescription = "Manage images"
-	p.CommandHandler = func(c flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
-	}
 	return p
 }
 
+// command is a subcommand.
 type command interface {
-	run(ctx context.Context, a *app, rest []string) error
+	run(ctx context.Context, a *app) error
 }
 
+// app is what every subcommand gets: the streams and the global options.
 type app struct {
 	env *cli.Env
 	g   *cli.Globals
@@ -80,11 +78,4 @@ func (a *app) forget(ctx context.Context, c *containerd.Client, targets []string
 	if s, err := a.g.Store(ctx); err == nil {
 		registry.ForgetInfo(ctx, c, s, a.g.Namespace, targets...)
 	}
-}
-
-func noExtra(rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
-	}
-	return nil
 }

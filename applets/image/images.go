@@ -32,7 +32,7 @@ func find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image
 		return []images.Image{img}, nil
 	}
 	id := strings.TrimPrefix(ref, "sha256:")
-	if len(id) >= 4 && isHex(id) {
+	if len(id) >= 4 && cli.IsHex(id) {
 		all, err := is.List(ctx)
 		if err != nil {
 			return nil, err
@@ -53,15 +53,6 @@ func find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image
 		}
 	}
 	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + cli.Quote(ref))
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !('0' <= s[i] && s[i] <= '9' || 'a' <= s[i] && s[i] <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // summary is what ls shows of an image. It depends only on the image's

@@ -41,10 +41,7 @@ type importCmd struct {
 // run makes a one-layer image from a root file system tarball. The layer
 // is stored uncompressed, so its digest is its diff ID and nothing is
 // computed twice.
-func (im *importCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (im *importCmd) run(ctx context.Context, a *app) error {
 	name, err := registry.Normalize(im.Args.Name)
 	if err != nil {
 		return err

@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -52,14 +50,8 @@ type rootFS struct {
 	Layers []string
 }
 
-func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if ic.Format != "" {
-		if _, err := cli.Template(ic.Format); err != nil {
-			return err
-		}
-	}
-	refs, err := cli.Targets(a.env, append(ic.Args.Images, rest...))
-	if err != nil {
+func (ic *inspectCmd) run(ctx context.Context, a *app) error {
+	if err := cli.CheckFormat(ic.Format); err != nil {
 		return err
 	}
 	c, err := a.client(ctx)
@@ -71,32 +63,20 @@ func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	items := []inspectItem{}
-	failed := 0
-	for _, ref := range refs {
+	var items []inspectItem
+	failed := cli.ForEach(a.env, ic.Args.Images, func(ref string) (string, error) {
 		imgs, err := find(ctx, c, ref)
-		if err == nil {
-			var it inspectItem
-			if it, err = inspect(ctx, c, imgs[0], all); err == nil {
-				items = append(items, it)
-				continue
-			}
+		if err != nil {
+			return "", err
 		}
-		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-		failed++
-	}
-	if ic.Format != "" {
-		if err := cli.Print(a.env.Stdout, ic.Format, cli.Table{}, items); err != nil {
-			return err
+		it, err := inspect(ctx, c, imgs[0], all)
+		if err != nil {
+			return "", err
 		}
-	} else {
-		b, _ := json.MarshalIndent(items, "", "    ")
-		fmt.Fprintf(a.env.Stdout, "%s\n", b)
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		items = append(items, it)
+		return "", nil
+	})
+	return cli.PrintInspect(a.env.Stdout, ic.Format, items, failed)
 }
 
 func inspect(ctx context.Context, c *containerd.Client, img images.Image, all []images.Image) (inspectItem, error) {

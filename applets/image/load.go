@@ -40,10 +40,7 @@ type loadCmd struct {
 // config a valid image config) and every image unpacked before the first
 // name is written, so a corrupt, truncated or incomplete archive names no
 // image and leaves the images already there as they were.
-func (l *loadCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (l *loadCmd) run(ctx context.Context, a *app) error {
 	var r io.Reader = a.env.Stdin
 	if l.Input != "" {
 		f, err := os.Open(l.Input)
@@ -52,7 +49,7 @@ func (l *loadCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		defer f.Close()
 		r = f
-	} else if isTerminal(a.env.Stdin) {
+	} else if cli.IsTerminal(a.env.Stdin) {
 		return cli.Usagef("load reads an archive from standard input, which is a terminal: use -i FILE or redirect it")
 	}
 	c, err := a.client(ctx)

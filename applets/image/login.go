@@ -29,10 +29,7 @@ type loginCmd struct {
 // as the registry asks) and only then stores them: with the credential
 // helper config.json names, else in config.json itself, written whole and
 // readable by its owner only. The password is never printed.
-func (l *loginCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (l *loginCmd) run(ctx context.Context, a *app) error {
 	server := l.Args.Server
 	if server == "" {
 		server = "docker.io"
@@ -115,10 +112,7 @@ type logoutCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (l *logoutCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (l *logoutCmd) run(ctx context.Context, a *app) error {
 	server := l.Args.Server
 	if server == "" {
 		server = "docker.io"

@@ -43,14 +43,13 @@ type lsItem struct {
 	name    string
 }
 
-func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
+func (l *lsCmd) run(ctx context.Context, a *app) error {
+	if err := cli.CheckFormat(l.Format); err != nil {
 		return err
 	}
-	if l.Format != "" && l.Format != "json" && l.Format != "table" {
-		if _, err := cli.Template(strings.TrimPrefix(l.Format, "table ")); err != nil {
-			return err
-		}
+	f, err := parseFilters(l.Filters)
+	if err != nil {
+		return err
 	}
 	c, err := a.client(ctx)
 	if err != nil {
@@ -71,15 +70,14 @@ func (l *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 			}
 		}
 	}
-	f, err := parseFilters(l.Filters, func(ref string) (time.Time, error) {
+	if err := f.findImages(func(ref string) (time.Time, error) {
 		imgs, err := find(ctx, c, ref)
 		if err != nil {
 			return time.Time{}, err
 		}
 		s, err := summarize(ctx, c, cache, imgs[0])
 		return s.Created, err
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	all, err := c.ImageService().List(ctx)
@@ -161,86 +159,57 @@ func forgetOrphans(ctx context.Context, cache *infoCache, cached []store.Entry, 
 
 func isDigestName(n string) bool { return strings.Contains(n, "@sha256:") }
 
-// imageFilter is ls's --filter.
+// imageFilter is ls's --filter, matched by docker's rule (see
+// cli.Filters): reference=PATTERN (path.Match, against REPOSITORY:TAG,
+// REPOSITORY or the full name), label=KEY[=VALUE], dangling=true|false
+// (no tag), before=IMAGE and since=IMAGE (created before or after it).
 type imageFilter struct {
-	refs, labels  []string
-	dangling      []bool
-	before, after *time.Time
+	cli.Filters
+	created map[string]time.Time // of the images before= and since= name
 }
 
-// parseFilters reads ls's --filter flags; createdOf finds the creation
-// time of the image a before= or since= filter names.
-func parseFilters(fs []string, createdOf func(string) (time.Time, error)) (*imageFilter, error) {
-	f := &imageFilter{}
-	for _, s := range fs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, cli.Usagef("bad filter %q: want KEY=VALUE", s)
-		}
-		switch k {
-		case "reference":
-			f.refs = append(f.refs, v)
-		case "label":
-			f.labels = append(f.labels, v)
-		case "dangling":
-			switch v {
-			case "true", "1":
-				f.dangling = append(f.dangling, true)
-			case "false", "0":
-				f.dangling = append(f.dangling, false)
-			default:
-				return nil, cli.Usagef("bad filter %q: dangling takes true or false", s)
-			}
-		case "before", "since":
-			t, err := createdOf(v)
+// parseFilters reads ls's --filter flags. The images before= and since=
+// name are looked up later, by findImages, once containerd is reached:
+// a mistake in the flags is a usage error whether or not it is.
+func parseFilters(fs []string) (*imageFilter, error) {
+	parsed, err := cli.ParseFilters(fs, "reference", "label", "dangling", "before", "since")
+	if err != nil {
+		return nil, err
+	}
+	if err := parsed.CheckBool("dangling"); err != nil {
+		return nil, err
+	}
+	return &imageFilter{Filters: parsed, created: map[string]time.Time{}}, nil
+}
+
+// findImages learns, with createdOf, when the images that before= and
+// since= name were created.
+func (f *imageFilter) findImages(createdOf func(ref string) (time.Time, error)) error {
+	for _, k := range []string{"before", "since"} {
+		for _, ref := range f.Filters[k] {
+			t, err := createdOf(ref)
 			if err != nil {
-				return nil, fmt.Errorf("filter %s: %w", s, err)
+				return fmt.Errorf("filter %s=%s: %w", k, ref, err)
 			}
-			if k == "before" {
-				f.before = &t
-			} else {
-				f.after = &t
-			}
-		default:
-			return nil, cli.Usagef("unknown filter %q: use reference=, label=, dangling=", k)
+			f.created[ref] = t
 		}
 	}
-	return f, nil
+	return nil
 }
 
 func (f *imageFilter) match(it *lsItem, img images.Image) bool {
-	if len(f.refs) > 0 {
-		ok := false
-		for _, pat := range f.refs {
-			for _, cand := range []string{it.Repository + ":" + it.Tag, it.Repository, img.Name} {
-				if m, _ := path.Match(pat, cand); m {
-					ok = true
-				}
+	return f.Match("reference", func(pat string) bool {
+		for _, cand := range []string{it.Repository + ":" + it.Tag, it.Repository, img.Name} {
+			if m, _ := path.Match(pat, cand); m {
+				return true
 			}
 		}
-		if !ok {
-			return false
-		}
-	}
-	for _, l := range f.labels {
-		if !cli.MatchLabel(img.Labels, l) {
-			return false
-		}
-	}
-	if f.before != nil && !it.created.Before(*f.before) || f.after != nil && !it.created.After(*f.after) {
 		return false
-	}
-	if len(f.dangling) > 0 {
-		dangling := it.Tag == "<none>"
-		ok := false
-		for _, d := range f.dangling {
-			ok = ok || d == dangling
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+	}) &&
+		f.MatchAll("label", func(l string) bool { return cli.MatchLabel(img.Labels, l) }) &&
+		f.Match("before", func(ref string) bool { return it.created.Before(f.created[ref]) }) &&
+		f.Match("since", func(ref string) bool { return it.created.After(f.created[ref]) }) &&
+		f.MatchBool("dangling", it.Tag == "<none>")
 }
 
 func since(now, t time.Time) string {

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	containerdleases "github.com/containerd/containerd/v2/core/leases"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/leases"
 )
 
@@ -26,31 +28,18 @@ type pruneCmd struct {
 // otherwise keep what they fetched from the garbage collector for a day;
 // without -a it keeps those of killed pulls, which let the next pull of
 // their image resume.
-func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
+func (p *pruneCmd) run(ctx context.Context, a *app) error {
+	f, err := cli.ParseFilters(p.Filters, "label", "until")
+	if err != nil {
 		return err
 	}
-	var labels []string
-	var until time.Time
-	for _, f := range p.Filters {
-		k, v, ok := strings.Cut(f, "=")
-		switch {
-		case ok && k == "label":
-			labels = append(labels, v)
-		case ok && k == "until":
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				t, terr := time.Parse(time.RFC3339, v)
-				if terr != nil {
-					return cli.Usagef("bad filter %q: until takes a duration (24h) or an RFC 3339 time", f)
-				}
-				until = t
-			} else {
-				until = time.Now().Add(-d)
-			}
-		default:
-			return cli.Usagef("bad filter %q: prune takes label=KEY[=VALUE] and until=TIME", f)
+	var until []time.Time
+	for _, v := range f["until"] {
+		t, err := pruneUntil(v, time.Now())
+		if err != nil {
+			return err
 		}
+		until = append(until, t)
 	}
 	if !p.Force {
 		what := "all dangling images"
@@ -71,13 +60,9 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
 	}
-	ctrs, err := c.ContainerService().List(ctx)
+	users, err := containers.ImageUsers(ctx, c)
 	if err != nil {
 		return err
-	}
-	used := map[string]bool{}
-	for _, ct := range ctrs {
-		used[ct.Image] = true
 	}
 	all, err := c.ImageService().List(ctx)
 	if err != nil {
@@ -85,17 +70,11 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	var removed, targets []string
 	for _, img := range all {
-		if used[img.Name] || !p.All && !strings.Contains(img.Name, "@sha256:") {
+		if len(users[img.Name]) > 0 || !p.All && !strings.Contains(img.Name, "@sha256:") {
 			continue
 		}
-		if !until.IsZero() && !img.CreatedAt.Before(until) {
-			continue
-		}
-		skip := false
-		for _, l := range labels {
-			skip = skip || !cli.MatchLabel(img.Labels, l)
-		}
-		if skip {
+		if len(until) > 0 && !slices.ContainsFunc(until, img.CreatedAt.Before) ||
+			!f.MatchAll("label", func(l string) bool { return cli.MatchLabel(img.Labels, l) }) {
 			continue
 		}
 		if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil {
@@ -118,4 +97,17 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	fmt.Fprintf(a.env.Stdout, "Total images removed: %d\n", len(removed))
 	return nil
+}
+
+// pruneUntil reads an until= filter: a duration back from now (24h) or an
+// RFC 3339 time.
+func pruneUntil(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, cli.Usagef("bad filter %q: until takes a duration (24h) or an RFC 3339 time", "until="+v)
+	}
+	return t, nil
 }

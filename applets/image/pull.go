@@ -3,9 +3,7 @@ package image
 import (
 	"context"
 	"fmt"
-	"os"
 
-	"github.com/containerd/console"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
 
@@ -22,10 +20,7 @@ type pullCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (p *pullCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (p *pullCmd) run(ctx context.Context, a *app) error {
 	name, err := registry.Normalize(p.Args.Image)
 	if err != nil {
 		return err
@@ -37,7 +32,7 @@ func (p *pullCmd) run(ctx context.Context, a *app, rest []string) error {
 	defer c.Close()
 	o := registry.PullOptions{Registry: a.g.Registry(), Platform: p.Platform}
 	if !p.Quiet {
-		o.Out, o.TTY = a.env.Stdout, isTerminal(a.env.Stdout)
+		o.Out, o.TTY = a.env.Stdout, cli.IsTerminal(a.env.Stdout)
 	}
 	img, err := registry.Pull(ctx, c, name, o)
 	if err != nil {
@@ -50,15 +45,6 @@ func (p *pullCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	fmt.Fprintf(a.env.Stdout, "Digest: %s\nPulled: %s\n", img.Target().Digest, name)
 	return nil
-}
-
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := console.ConsoleFromFile(f)
-	return err == nil
 }
 
 // remember fills ls's summary cache for an image lepton just brought in,

@@ -24,10 +24,7 @@ type pushCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (p *pushCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (p *pushCmd) run(ctx context.Context, a *app) error {
 	c, err := a.client(ctx)
 	if err != nil {
 		return err

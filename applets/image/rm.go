@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"strings"
 
+	containerd "github.com/containerd/containerd/v2/client"
+
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type rmCmd struct {
@@ -21,59 +24,58 @@ type rmCmd struct {
 
 // run removes names: removing one tag keeps the image's other tags; an ID
 // removes every name of the image, which needs -f when there are several.
-func (r *rmCmd) run(ctx context.Context, a *app, rest []string) error {
-	refs, err := cli.Targets(a.env, append(r.Args.Images, rest...))
-	if err != nil {
-		return err
-	}
+func (r *rmCmd) run(ctx context.Context, a *app) error {
 	c, err := a.client(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctrs, err := c.ContainerService().List(ctx)
+	users, err := containers.ImageUsers(ctx, c)
 	if err != nil {
 		return err
 	}
-	failed := 0
 	var removed []string // targets that lost a name
 	defer func() { a.forget(context.WithoutCancel(ctx), c, removed) }()
-	for _, ref := range refs {
-		err := func() error {
-			imgs, err := find(ctx, c, ref)
-			if err != nil {
-				return err
-			}
-			if len(imgs) > 1 && !r.Force {
-				var names []string
-				for _, i := range imgs {
-					names = append(names, i.Name)
-				}
-				return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s has several names (%s): remove them one by one, or use -f", cli.Quote(ref), strings.Join(names, ", ")))
-			}
-			for _, img := range imgs {
-				if !r.Force {
-					for _, ct := range ctrs {
-						if ct.Image == img.Name {
-							return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s is used by container %s: remove the container first, or use -f", cli.Quote(ref), ct.ID[:12]))
-						}
-					}
-				}
-				if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
-					return err
-				}
-				removed = append(removed, img.Target.Digest.Encoded())
-				fmt.Fprintf(a.env.Stdout, "Untagged: %s\n", img.Name)
-			}
-			return nil
-		}()
+	return cli.ForEach(a.env, r.Args.Images, func(ref string) (string, error) {
+		imgs, err := find(ctx, c, ref)
 		if err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
+			return "", err
 		}
+		if len(imgs) > 1 && !r.Force {
+			var names []string
+			for _, i := range imgs {
+				names = append(names, i.Name)
+			}
+			return "", errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s has several names (%s): remove them one by one, or use -f", cli.Quote(ref), strings.Join(names, ", ")))
+		}
+		// An ID with -f untags one name after the other. Should one fail,
+		// those already untagged are said all the same: ForEach drops a
+		// failed target's result, and it runs the targets one at a time,
+		// so printing here keeps them in order.
+		var untagged []string
+		for _, img := range imgs {
+			if err := r.untag(ctx, c, ref, img, users); err != nil {
+				if len(untagged) > 0 {
+					fmt.Fprintln(a.env.Stdout, strings.Join(untagged, "\n"))
+				}
+				return "", err
+			}
+			removed = append(removed, img.Target.Digest.Encoded())
+			untagged = append(untagged, "Untagged: "+img.Name)
+		}
+		return strings.Join(untagged, "\n"), nil
+	})
+}
+
+// untag removes the name img has, unless (without -f) a container uses
+// it; ref is how the user named the image.
+func (r *rmCmd) untag(ctx context.Context, c *containerd.Client, ref string, img images.Image, users map[string][]string) error {
+	if ids := users[img.Name]; len(ids) > 0 && !r.Force {
+		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("image %s is used by container %s: remove the container first, or use -f", cli.Quote(ref), ids[0][:min(12, len(ids[0]))]))
 	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
+	err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete())
+	if errdefs.IsNotFound(err) {
+		return nil // removed meanwhile: what rm wanted
 	}
-	return nil
+	return err
 }

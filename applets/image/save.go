@@ -26,11 +26,8 @@ type saveCmd struct {
 // run writes an archive that docker and OCI tools both read: an OCI image
 // layout with docker's manifest.json beside it. A file is written under a
 // temporary name and renamed when whole.
-func (s *saveCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
-	if s.Output == "" && isTerminal(a.env.Stdout) {
+func (s *saveCmd) run(ctx context.Context, a *app) error {
+	if s.Output == "" && cli.IsTerminal(a.env.Stdout) {
 		return cli.Usagef("refusing to write an archive to a terminal: use -o FILE or redirect standard output")
 	}
 	c, err := a.client(ctx)

@@ -19,10 +19,7 @@ type tagCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (t *tagCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (t *tagCmd) run(ctx context.Context, a *app) error {
 	target, err := registry.Normalize(t.Args.Target)
 	if err != nil {
 		return err

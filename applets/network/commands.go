@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -31,10 +30,7 @@ type createCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *createCmd) run(ctx context.Context, a *app) error {
 	if len(c.Opts) > 0 {
 		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("driver option %q is not supported: lepton's bridge driver takes none", c.Opts[0]))
 	}
@@ -77,18 +73,13 @@ type lsItem struct {
 	Scope     string
 }
 
-func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *lsCmd) run(ctx context.Context, a *app) error {
 	match, err := parseFilters(c.Filters)
 	if err != nil {
 		return err
 	}
-	if c.Format != "" && c.Format != "json" && c.Format != "table" {
-		if _, err := cli.Template(strings.TrimPrefix(c.Format, "table ")); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(c.Format); err != nil {
+		return err
 	}
 	ns, err := a.networks(ctx)
 	if err != nil {
@@ -125,34 +116,22 @@ func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
 	}, items)
 }
 
+// parseFilters reads ls's --filter flags (prune's too): name=SUBSTRING,
+// id=PREFIX, label=KEY[=VALUE], driver=NAME, matched by docker's rule (see
+// cli.Filters).
 func parseFilters(fs []string) (func(*networks.Network) bool, error) {
-	var tests []func(*networks.Network) bool
-	for _, s := range fs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, cli.Usagef("bad filter %q: want KEY=VALUE", s)
-		}
-		switch k {
-		case "name":
-			tests = append(tests, func(n *networks.Network) bool { return strings.Contains(n.Name, v) })
-		case "id":
-			tests = append(tests, func(n *networks.Network) bool { return strings.HasPrefix(n.ID, v) })
-		case "label":
-			tests = append(tests, func(n *networks.Network) bool { return cli.MatchLabel(n.Labels, v) })
-		case "driver":
-			tests = append(tests, func(n *networks.Network) bool { return n.Driver == v })
-		default:
-			return nil, cli.Usagef("unknown filter %q: use name=, id=, label= or driver=", k)
-		}
+	f, err := cli.ParseFilters(fs, "name", "id", "label", "driver")
+	if err != nil {
+		return nil, err
 	}
-	return func(n *networks.Network) bool {
-		for _, t := range tests {
-			if !t(n) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return func(n *networks.Network) bool { return matchNetwork(f, n) }, nil
+}
+
+func matchNetwork(f cli.Filters, n *networks.Network) bool {
+	return f.Match("name", func(v string) bool { return strings.Contains(n.Name, v) }) &&
+		f.Match("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+		f.MatchAll("label", func(v string) bool { return cli.MatchLabel(n.Labels, v) }) &&
+		f.Match("driver", func(v string) bool { return n.Driver == v })
 }
 
 type inspectCmd struct {
@@ -222,44 +201,24 @@ func inspectOf(n *networks.Network) inspectItem {
 	return it
 }
 
-func (c *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
-	refs, err := cli.Targets(a.env, c.Args.Names)
-	if err != nil {
+func (c *inspectCmd) run(ctx context.Context, a *app) error {
+	if err := cli.CheckFormat(c.Format); err != nil {
 		return err
 	}
 	ns, err := a.networks(ctx)
 	if err != nil {
 		return err
 	}
-	items := []inspectItem{}
-	failed := 0
-	for _, ref := range refs {
+	var items []inspectItem
+	failed := cli.ForEach(a.env, c.Args.Names, func(ref string) (string, error) {
 		n, err := ns.Get(ctx, ref)
 		if err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
-			continue
+			return "", err
 		}
 		items = append(items, inspectOf(n))
-	}
-	if c.Format != "" {
-		if err := cli.Print(a.env.Stdout, c.Format, cli.Table{}, items); err != nil {
-			return err
-		}
-	} else {
-		b, err := json.MarshalIndent(items, "", "    ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.env.Stdout, "%s\n", b)
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		return "", nil
+	})
+	return cli.PrintInspect(a.env.Stdout, c.Format, items, failed)
 }
 
 type rmCmd struct {
@@ -270,34 +229,21 @@ type rmCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *rmCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
-	refs, err := cli.Targets(a.env, c.Args.Names)
-	if err != nil {
-		return err
-	}
+func (c *rmCmd) run(ctx context.Context, a *app) error {
 	ns, err := a.networks(ctx)
 	if err != nil {
 		return err
 	}
-	failed := 0
-	for _, ref := range refs {
+	return cli.ForEach(a.env, c.Args.Names, func(ref string) (string, error) {
 		err := ns.Remove(ctx, ref)
 		switch {
 		case err == nil:
-			fmt.Fprintln(a.env.Stdout, ref)
+			return ref, nil
 		case c.Force && errdefs.IsNotFound(err):
-		default:
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
+			return "", nil
 		}
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		return "", err
+	})
 }
 
 type pruneCmd struct {
@@ -306,10 +252,7 @@ type pruneCmd struct {
 	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only networks matching: label=KEY[=VALUE]"`
 }
 
-func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *pruneCmd) run(ctx context.Context, a *app) error {
 	for _, f := range c.Filters {
 		if !strings.HasPrefix(f, "label=") {
 			return cli.Usagef("prune accepts only label= filters")
@@ -331,7 +274,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	var removed []string
-	failed := 0
+	var failed cli.TargetErrors
 	for _, n := range all {
 		if n.Name == networks.DefaultName || len(n.Endpoints) > 0 || !match(n) {
 			continue
@@ -343,8 +286,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		case errdefs.IsFailedPrecondition(err), errdefs.IsNotFound(err):
 			// a container joined it, or someone removed it, meanwhile
 		default:
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
+			failed = append(failed, cli.TargetError{Target: n.Name, Err: err})
 		}
 	}
 	if len(removed) > 0 {
@@ -353,8 +295,8 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 			fmt.Fprintln(a.env.Stdout, n)
 		}
 	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
+	if len(failed) > 0 {
+		return failed
 	}
 	return nil
 }
@@ -369,10 +311,7 @@ type connectCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *connectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *connectCmd) run(ctx context.Context, a *app) error {
 	if c.IP != "" {
 		if err := networks.ParseIP(c.IP); err != nil {
 			return err
@@ -402,10 +341,7 @@ type disconnectCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *disconnectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *disconnectCmd) run(ctx context.Context, a *app) error {
 	ns, err := a.networks(ctx)
 	if err != nil {
 		return err
@@ -425,60 +361,6 @@ func (c *disconnectCmd) run(ctx context.Context, a *app, rest []string) error {
 	return err
 }
 
-// container finds a container by name, ID or unique ID prefix, and the
-// PID of its task if it runs (0 if not).
-func (a *app) container(ctx context.Context, ref string) (string, int, error) {
-	client, err := a.g.Client(ctx)
-	if err != nil {
-		return "", 0, err
-	}
-	defer client.Close()
-	cs := client.ContainerService()
-	found, err := cs.List(ctx, fmt.Sprintf(`labels."lepton/name"==%s`, strconv.Quote(ref)))
-	if err != nil {
-		return "", 0, err
-	}
-	if len(found) == 0 {
-		if info, err := cs.Get(ctx, ref); err == nil {
-			found = append(found, info)
-		} else if isHex(ref) {
-			if found, err = cs.List(ctx, "id~=^"+ref); err != nil {
-				return "", 0, err
-			}
-		}
-	}
-	switch len(found) {
-	case 0:
-		return "", 0, errdefs.ErrNotFound.WithMessage("no such container: " + cli.Quote(ref))
-	case 1:
-	default:
-		return "", 0, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("%q matches %d containers: give more of the ID", ref, len(found)))
-	}
-	id := found[0].ID
-	ctr, err := client.LoadContainer(ctx, id)
-	if err != nil {
-		return "", 0, err
-	}
-	task, err := ctr.Task(ctx, nil)
-	if err != nil {
-		return id, 0, nil
-	}
-	st, err := task.Status(ctx)
-	if err != nil || st.Status != containerd.Running && st.Status != containerd.Paused {
-		return id, 0, nil
-	}
-	return id, int(task.Pid()), nil
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
-}
-
 type hookCmd struct {
 	cli.Command
 	Args struct {
@@ -488,10 +370,7 @@ type hookCmd struct {
 }
 
 // run is the OCI hook: runc gives the container's state on stdin.
-func (c *hookCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *hookCmd) run(ctx context.Context, a *app) error {
 	var st struct {
 		ID  string `json:"id"`
 		Pid int    `json:"pid"`

@@ -4,7 +4,6 @@ package network
 
 import (
 	"context"
-	"strings"
 
 	flags "github.com/jessevdk/go-flags"
 
@@ -32,18 +31,15 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Disconnect disconnectCmd `command:"disconnect" description:"Disconnect a container from a network"`
 		Hook       hookCmd       `command:"__hook" hidden:"yes" description:"OCI hook runc runs as a container's task starts and ends (internal)"`
 	}{}
-	p := cli.NewParser(env, opts)
+	a := &app{env: env, g: &opts.Globals}
+	p := cli.NewApplet(env, opts, func(c command, _ []string) error { return c.run(ctx, a) })
 	p.ShortDescription = "Manage networks"
-	p.CommandHandler = func(c flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
-	}
 	return p
 }
 
-// command is a subcommand; rest holds the arguments go-flags did not take.
+// command is a subcommand.
 type command interface {
-	run(ctx context.Context, a *app, rest []string) error
+	run(ctx context.Context, a *app) error
 }
 
 // app is what every subcommand gets: the streams and the global options.
@@ -59,11 +55,4 @@ func (a *app) networks(ctx context.Context) (*networks.Networks, error) {
 		return nil, err
 	}
 	return networks.Open(s, a.g.Namespace)
-}
-
-func noExtra(rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
-	}
-	return nil
 }

@@ -62,3 +62,58 @@ func TestPsBadNameFilter(t *testing.T) {
 		}
 	}
 }
+
+func TestPsFilterMatch(t *testing.T) {
+	items := []psItem{
+		{ID: "aaa111", Names: "web", Image: "docker.io/library/nginx:latest", State: "running", labels: map[string]string{"tier": "front", "team": "a"}},
+		{ID: "aab222", Names: "db", Image: "docker.io/library/postgres:16", State: "exited", exit: 3, labels: map[string]string{"tier": "back"}},
+		{ID: "bbb333", Names: "job", Image: "docker.io/library/busybox:latest", State: "exited", exit: 0},
+		{ID: "ccc444", Names: "new", Image: "docker.io/library/busybox:latest", State: "created"},
+	}
+	for _, tt := range []struct {
+		filters []string
+		want    string
+	}{
+		{nil, "web db job new"},
+		{[]string{"status=exited"}, "db job"},
+		{[]string{"status=running", "status=created"}, "web new"}, // one key: any value
+		{[]string{"status=exited", "id=aa"}, "db"},                // two keys: both
+		{[]string{"id=aaa", "id=ccc"}, "web new"},
+		{[]string{"label=tier"}, "web db"},
+		{[]string{"label=tier", "label=team=a"}, "web"}, // labels: all of them
+		{[]string{"ancestor=busybox"}, "job new"},
+		{[]string{"ancestor=nginx", "ancestor=postgres:16"}, "web db"},
+		{[]string{"exited=0"}, "job"}, // a created container has no exit code
+		{[]string{"exited=3", "exited=0"}, "db job"},
+		{[]string{"name=^(web|new)$", "status=running"}, "web"},
+	} {
+		f, err := parsePsFilters(tt.filters)
+		if err != nil {
+			t.Fatalf("parsePsFilters(%q) = %v", tt.filters, err)
+		}
+		var got []string
+		for i := range items {
+			if f.match(&items[i]) {
+				got = append(got, items[i].Names)
+			}
+		}
+		if s := strings.Join(got, " "); s != tt.want {
+			t.Errorf("%q selects %q, want %q", tt.filters, s, tt.want)
+		}
+	}
+}
+
+func TestPsFilterErrors(t *testing.T) {
+	for flag, want := range map[string]string{
+		"colour=blue":   `unknown filter "colour": use name=, label=, status=, ancestor=, id= or exited=`,
+		"status=sleepy": `bad filter "status=sleepy": status is one of created, running, paused, exited, restarting, removing, dead`,
+		"exited=x":      `bad filter "exited=x": exited takes an exit code`,
+		"status":        `bad filter "status": want KEY=VALUE`,
+	} {
+		_, err := parsePsFilters([]string{flag})
+		var ue *cli.UsageError
+		if !errors.As(err, &ue) || err.Error() != want {
+			t.Errorf("parsePsFilters(%q) = %v, want the usage error %q", flag, err, want)
+		}
+	}
+}

@@ -8,7 +8,6 @@ package system
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	flags "github.com/jessevdk/go-flags"
 
@@ -30,15 +29,8 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		cli.Globals
 		Check checkCmd `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
 	}{}
-	p := cli.NewParser(env, opts)
+	p := cli.NewApplet(env, opts, func(c *checkCmd, _ []string) error { return c.run(ctx, env, &opts.Globals) })
 	p.ShortDescription = "Manage lepton itself"
-	p.CommandHandler = func(c flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		if len(rest) > 0 {
-			return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
-		}
-		return opts.Check.run(ctx, env, &opts.Globals)
-	}
 	return p
 }
 
@@ -53,10 +45,8 @@ type checkCmd struct {
 // address and its volumes), prints one line per problem and fails with exit 1 if there
 // was any.
 func (c *checkCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
-	if c.Format != "" && c.Format != "json" {
-		if _, err := cli.Template(c.Format); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(c.Format); err != nil {
+		return err
 	}
 	client, err := g.Client(ctx)
 	if err != nil {
@@ -67,15 +57,15 @@ func (c *checkCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 	if err != nil {
 		return err
 	}
-	d, err := containers.Open(client, s, g.DataRoot, g.Namespace)
+	d, err := containers.Open(client, s, containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot))
 	if err != nil {
 		return err
 	}
 	var all []check.Problem
 	for _, step := range []func() ([]check.Problem, error){
-		func() ([]check.Problem, error) { return containers.Check(ctx, d, c.Repair) },
-		func() ([]check.Problem, error) { return d.Networks.Check(ctx, c.Repair) },
-		func() ([]check.Problem, error) { return d.Volumes.Check(ctx, c.Repair) },
+		func() ([]check.Problem, error) { return d.Check(ctx, c.Repair) },
+		func() ([]check.Problem, error) { return d.Networks().Check(ctx, c.Repair) },
+		func() ([]check.Problem, error) { return d.Volumes().Check(ctx, c.Repair) },
 		func() ([]check.Problem, error) { return registry.Check(ctx, client, s, g.Namespace, c.Repair) },
 	} {
 		ps, err := step()

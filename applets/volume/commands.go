@@ -2,9 +2,7 @@ package volume
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -23,10 +21,7 @@ type createCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *createCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *createCmd) run(ctx context.Context, a *app) error {
 	if len(c.Opts) > 0 {
 		return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
 			"driver option %q is not supported: lepton's local driver keeps a plain directory and takes no -o options; drop -o (bind-mount a host path with run -v instead)", c.Opts[0]))
@@ -64,18 +59,13 @@ type lsItem struct {
 	CreatedAt  string
 }
 
-func (c *lsCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *lsCmd) run(ctx context.Context, a *app) error {
 	f, err := parseFilters(c.Filters)
 	if err != nil {
 		return err
 	}
-	if c.Format != "" && c.Format != "json" && c.Format != "table" {
-		if _, err := cli.Template(strings.TrimPrefix(c.Format, "table ")); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(c.Format); err != nil {
+		return err
 	}
 	vs, err := a.volumes(ctx)
 	if err != nil {
@@ -137,26 +127,19 @@ type inspectItem struct {
 	Scope      string
 }
 
-func (c *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
-	names, err := cli.Targets(a.env, c.Args.Names)
-	if err != nil {
+func (c *inspectCmd) run(ctx context.Context, a *app) error {
+	if err := cli.CheckFormat(c.Format); err != nil {
 		return err
 	}
 	vs, err := a.volumes(ctx)
 	if err != nil {
 		return err
 	}
-	items := []inspectItem{}
-	failed := 0
-	for _, n := range names {
+	var items []inspectItem
+	failed := cli.ForEach(a.env, c.Args.Names, func(n string) (string, error) {
 		v, err := vs.Get(ctx, n)
 		if err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
-			continue
+			return "", err
 		}
 		labels := v.Labels
 		if labels == nil {
@@ -166,22 +149,9 @@ func (c *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
 			CreatedAt: v.CreatedAt.Format(time.RFC3339), Driver: v.Driver, Labels: labels,
 			Mountpoint: v.Mountpoint, Name: v.Name, Options: map[string]string{}, Scope: "local",
 		})
-	}
-	if c.Format != "" {
-		if err := cli.Print(a.env.Stdout, c.Format, cli.Table{}, items); err != nil {
-			return err
-		}
-	} else {
-		b, err := json.MarshalIndent(items, "", "    ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.env.Stdout, "%s\n", b)
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		return "", nil
+	})
+	return cli.PrintInspect(a.env.Stdout, c.Format, items, failed)
 }
 
 type rmCmd struct {
@@ -192,14 +162,7 @@ type rmCmd struct {
 	} `positional-args:"yes"`
 }
 
-func (c *rmCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
-	names, err := cli.Targets(a.env, c.Args.Names)
-	if err != nil {
-		return err
-	}
+func (c *rmCmd) run(ctx context.Context, a *app) error {
 	vs, err := a.volumes(ctx)
 	if err != nil {
 		return err
@@ -209,22 +172,16 @@ func (c *rmCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer closeFn()
-	failed := 0
-	for _, n := range names {
+	return cli.ForEach(a.env, c.Args.Names, func(n string) (string, error) {
 		err := vs.Remove(ctx, n, users)
 		switch {
 		case err == nil:
-			fmt.Fprintln(a.env.Stdout, n)
+			return n, nil
 		case c.Force && errdefs.IsNotFound(err):
-		default:
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
+			return "", nil
 		}
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		return "", err
+	})
 }
 
 type pruneCmd struct {
@@ -234,15 +191,12 @@ type pruneCmd struct {
 	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only volumes matching: label=KEY[=VALUE], label!=KEY[=VALUE]"`
 }
 
-func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
-	if err := noExtra(rest); err != nil {
-		return err
-	}
+func (c *pruneCmd) run(ctx context.Context, a *app) error {
 	f, err := parseFilters(c.Filters)
 	if err != nil {
 		return err
 	}
-	if len(f.names) > 0 || len(f.dangling) > 0 {
+	if f.Has("name") || f.Has("dangling") {
 		return cli.Usagef("prune accepts only label and label! filters")
 	}
 	if !c.Force {
@@ -269,7 +223,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	var reclaimed int64
 	var removed []string
-	failed := 0
+	var failed cli.TargetErrors
 	for _, v := range all {
 		if !c.All && !v.Anonymous || !f.match(v) {
 			continue
@@ -283,8 +237,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		case errdefs.IsFailedPrecondition(err), errdefs.IsNotFound(err):
 			// in use, or removed by someone else meanwhile: not ours to prune
 		default:
-			fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-			failed++
+			failed = append(failed, cli.TargetError{Target: v.Name, Err: err})
 		}
 	}
 	if len(removed) > 0 {
@@ -295,8 +248,8 @@ func (c *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		fmt.Fprintln(a.env.Stdout)
 	}
 	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", cli.HumanSize(reclaimed))
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
+	if len(failed) > 0 {
+		return failed
 	}
 	return nil
 }

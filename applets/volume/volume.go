@@ -4,7 +4,6 @@ package volume
 
 import (
 	"context"
-	"strings"
 
 	flags "github.com/jessevdk/go-flags"
 
@@ -28,29 +27,19 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove volumes"`
 		Prune   pruneCmd   `command:"prune" description:"Remove volumes no container uses"`
 	}{}
-	p := cli.NewParser(env, opts)
+	a := &app{env: env, g: &opts.Globals}
+	p := cli.NewApplet(env, opts, func(c command, _ []string) error { return c.run(ctx, a) })
 	p.ShortDescription = "Manage volumes"
-	p.CommandHandler = func(c flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		return c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
-	}
 	return p
 }
 
-// command is a subcommand; rest holds the arguments go-flags did not take.
+// command is a subcommand.
 type command interface {
-	run(ctx context.Context, a *app, rest []string) error
+	run(ctx context.Context, a *app) error
 }
 
 // app is what every subcommand gets: the streams and the global options.
 type app struct {
 	env *cli.Env
 	g   *cli.Globals
-}
-
-func noExtra(rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", strings.Join(rest, " "))
-	}
-	return nil
 }

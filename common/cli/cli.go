@@ -37,7 +37,8 @@ type Applet struct {
 }
 
 // ExitError ends the process with Code. A nil Err means the reason was
-// already printed (for instance the per-target errors of rm).
+// already printed (a command over several targets returns TargetErrors
+// instead, which Report prints).
 type ExitError struct {
 	Code int
 	Err  error
@@ -96,11 +97,32 @@ func NewParser(env *Env, data any) *flags.Parser {
 
 // Report prints err, if any, the way every applet does, and returns the
 // process exit code. Help goes to stdout and exits 0; usage errors name the
-// applet's --help and exit 2; anything else prints once as
-// "<applet>: <what failed>: <why>".
+// applet's --help and exit 2; a TargetErrors prints one line per failed
+// target and exits 1; anything else prints once as
+// "<applet>: <what failed>: <why>". A command that went through its
+// targets and then failed as a whole (inspect, whose --format could not
+// show the ones it found) returns errors.Join(targetErrors, err): both are
+// printed, in that order, and the exit code is err's.
 func Report(env *Env, err error) int {
 	if err == nil {
 		return ExitOK
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if parts := j.Unwrap(); len(parts) == 2 {
+			switch parts[0].(type) {
+			case TargetErrors, *TargetErrors:
+				Report(env, parts[0])
+				return Report(env, parts[1])
+			}
+		}
+	}
+	// First, so that a target's usage error (or any other kind) still
+	// prints as one line among the others rather than as the whole story.
+	if tes, ok := asTargetErrors(err); ok {
+		for _, te := range tes {
+			fmt.Fprintf(env.Stderr, "%s: %v\n", env.Name, te.Err)
+		}
+		return ExitFailure
 	}
 	var fe *flags.Error
 	if errors.As(err, &fe) {
@@ -129,4 +151,18 @@ func Report(env *Env, err error) int {
 	}
 	fmt.Fprintf(env.Stderr, "%s: %s\n", env.Name, strings.TrimSpace(err.Error()))
 	return ExitFailure
+}
+
+// asTargetErrors finds a TargetErrors in err's chain, whether it was
+// returned as a value (as ForEach does) or as a pointer.
+func asTargetErrors(err error) (TargetErrors, bool) {
+	var v TargetErrors
+	if errors.As(err, &v) {
+		return v, true
+	}
+	var p *TargetErrors
+	if errors.As(err, &p) && p != nil {
+		return *p, true
+	}
+	return nil, false
 }

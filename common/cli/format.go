@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -60,6 +61,52 @@ func Print[T any](w io.Writer, format string, def Table, items []T) error {
 		}
 		return nil
 	}
+}
+
+// PrintInspect ends an inspect command: it prints the items found, as a
+// JSON array indented as docker's (empty, not null, when none was found)
+// or with the --format template once per item, and returns what the
+// command returns. failed is ForEach's error over the targets: when
+// standard input could not be read it is returned alone, with nothing
+// printed; when the template fails on an item, both are returned (see
+// Report).
+func PrintInspect[T any](w io.Writer, format string, items []T, failed error) error {
+	if _, ok := asTargetErrors(failed); failed != nil && !ok {
+		return failed
+	}
+	var err error
+	if format != "" {
+		err = Print(w, format, Table{}, items)
+	} else {
+		if items == nil {
+			items = []T{}
+		}
+		var b []byte
+		if b, err = json.MarshalIndent(items, "", "    "); err == nil {
+			_, err = fmt.Fprintf(w, "%s\n", b)
+		}
+	}
+	switch {
+	case err == nil:
+		return failed
+	case failed == nil:
+		return err
+	}
+	return errors.Join(failed, err)
+}
+
+// CheckFormat reports a --format that Print would refuse, so that a
+// command can refuse it before it does any work.
+func CheckFormat(format string) error {
+	switch {
+	case format == "" || format == "json" || format == "table":
+		return nil
+	case strings.HasPrefix(format, "table "):
+		_, err := Template(strings.TrimPrefix(format, "table "))
+		return err
+	}
+	_, err := Template(format)
+	return err
 }
 
 func printTable[T any](w io.Writer, headers []string, row string, items []T) error {

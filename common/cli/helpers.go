@@ -3,8 +3,11 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+
+	"github.com/containerd/console"
 )
 
 // Confirm asks the question docker's prune commands ask, on stderr, and
@@ -74,4 +77,27 @@ func JoinLabels(m map[string]string) string {
 		keys[i] = k + "=" + m[k]
 	}
 	return strings.Join(keys, ",")
+}
+
+// IsHex says whether s is a non-empty run of lowercase hex digits, as the
+// IDs and digests users type are: only such a string is worth looking up
+// as an ID prefix.
+func IsHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// IsTerminal says whether stream, one of an Env's, is a terminal. A
+// stream that is not an *os.File (a test's buffer) never is.
+func IsTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := console.ConsoleFromFile(f)
+	return err == nil
 }

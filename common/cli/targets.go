@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/lepton-project/lepton/common/text"
 )
 
 // Targets expands the targets of a command such as rm or inspect: a lone
@@ -69,20 +68,7 @@ func firstString(obj map[string]any, keys ...string) string {
 	return ""
 }
 
-// Quote is s as an error message may show it. A name or path the user gave
-// (or piped in: "rm -" reads whatever comes) may hold terminal escapes,
-// other control characters or invalid UTF-8 that would act on the reader's
-// terminal, or spaces and quotes that blur where it ends; such a string is
-// quoted Go style ("\x1b[31mweb"). Plain text stays as it is, so the usual
-// message reads like docker's: no such container: web.
-func Quote(s string) string {
-	if s == "" {
-		return `""`
-	}
-	for _, r := range s {
-		if r == utf8.RuneError || r == '"' || r == '\\' || unicode.IsSpace(r) || !unicode.IsGraphic(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
+// Quote is s as an error message may show it: plain text as it is,
+// anything that could act on a terminal or blur where it ends Go-quoted
+// (see text.Quote, the one copy of the rule).
+func Quote(s string) string { return text.Quote(s) }
