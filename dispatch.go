@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -159,22 +158,33 @@ func commandNames() []string {
 	return names
 }
 
-// inspectAny is docker's generic inspect: containers first, and when none
-// of the targets is a container, images.
+// inspectAny is docker's generic inspect: containers if any target is
+// one, as lepton's resolver finds them, else images.
 func inspectAny(ctx context.Context, env *cli.Env, globals, args []string) int {
-	var out, errb bytes.Buffer
-	cenv := *env
-	cenv.Name, cenv.Stdout, cenv.Stderr = "lepton-container", &out, &errb
-	code := cli.Report(&cenv, applets["lepton-container"].Main(ctx, &cenv, append(append(append([]string{}, globals...), "inspect"), args...)))
-	notContainers := code == 1 && strings.Count(errb.String(), "no such container: ") == strings.Count(errb.String(), "\n")
-	if !notContainers {
-		env.Stdout.Write(out.Bytes())
-		env.Stderr.Write(errb.Bytes())
-		return code
+	applet := "lepton-image"
+	if anyContainer(ctx, env, globals, args) {
+		applet = "lepton-container"
 	}
-	ienv := *env
-	ienv.Name = "lepton-image"
-	return cli.Report(&ienv, applets["lepton-image"].Main(ctx, &ienv, append(append(append([]string{}, globals...), "inspect"), args...)))
+	aenv := *env
+	aenv.Name = applet
+	return cli.Report(&aenv, applets[applet].Main(ctx, &aenv, append(append(append([]string{}, globals...), "inspect"), args...)))
+}
+
+// inspectTargets are the names inspect's arguments give, without its
+// options; "-" (targets on stdin, which only the chosen applet may read)
+// counts as a container.
+func inspectTargets(args []string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-f" || a == "--format" || a == "--type":
+			i++
+		case strings.HasPrefix(a, "-") && a != "-":
+		default:
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // bashCompletion is a bash completion script for lepton, docker and every

@@ -25,7 +25,6 @@ import (
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/networks"
-	"github.com/lepton-project/lepton/common/volumes"
 )
 
 // Main is lepton-run: docker run.
@@ -69,20 +68,23 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 		cli.Globals
 		runCmd
 	}{}
-	p := cli.NewParser(env, opts)
+	a := &app{env: env, g: &opts.Globals}
+	p := cli.NewApplet(env, opts, func(c command, rest []string) error { return c.run(ctx, a, rest) })
 	p.Options |= flags.PassAfterNonOption // what follows the image is the container's command
 	p.Usage = "[OPTIONS] <IMAGE> [COMMAND] [ARG...]"
 	p.ShortDescription = "Create and start a container"
-	p.CommandHandler = func(_ flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		return opts.runCmd.run(ctx, &app{env: env, g: &opts.Globals}, rest)
-	}
 	return p
 }
 
 // ContainerMain is lepton-container: the rest of the container commands.
 func ContainerMain(ctx context.Context, env *cli.Env, args []string) error {
-	_, err := ContainerParser(ctx, env).ParseArgs(args)
+	p := ContainerParser(ctx, env)
+	_, err := p.ParseArgs(args)
+	// A bad option of container run or create is docker's exit 125 too
+	// (the handler below sees only what parsed).
+	if err != nil && p.Active != nil && (p.Active.Name == "run" || p.Active.Name == "create") {
+		return asRunError(err, p.Active.Name)
+	}
 	return err
 }
 
@@ -113,11 +115,9 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Cp      cpCmd      `command:"cp" description:"Copy files between a container and the host"`
 		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
 	}{}
-	p := cli.NewParser(env, opts)
-	p.ShortDescription = "Manage containers"
-	p.CommandHandler = func(c flags.Commander, rest []string) error {
-		opts.Globals.Resolve(env)
-		err := c.(command).run(ctx, &app{env: env, g: &opts.Globals}, rest)
+	a := &app{env: env, g: &opts.Globals}
+	p := cli.NewApplet(env, opts, func(c command, rest []string) error {
+		err := c.run(ctx, a, rest)
 		// container run and create are docker run and create: their own
 		// failures exit 125, like lepton-run's.
 		switch c.(type) {
@@ -127,7 +127,8 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 			return asRunError(err, "create")
 		}
 		return err
-	}
+	})
+	p.ShortDescription = "Manage containers"
 	return p
 }
 
@@ -145,37 +146,30 @@ func (a *app) client(ctx context.Context) (*containerd.Client, error) {
 	return a.g.Client(ctx)
 }
 
-func (a *app) names(ctx context.Context) (*containers.Names, error) {
-	s, err := a.g.Store(ctx)
+// open connects to containerd and opens the container lifecycle of the
+// namespace; closing its Client is the caller's.
+func (a *app) open(ctx context.Context) (*containers.Containers, error) {
+	c, err := a.client(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return containers.OpenNames(s, a.g.Namespace)
-}
-
-// deps is what common/containers' lifecycle functions work on.
-func (a *app) deps(ctx context.Context, c *containerd.Client) (*containers.Deps, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
-	return containers.Open(c, s, a.g.DataRoot, a.g.Namespace)
-}
-
-func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {
-	s, err := a.g.Store(ctx)
+	self, err := a.self()
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
-	return volumes.Open(s, a.g.Namespace)
-}
-
-func (a *app) networks(ctx context.Context) (*networks.Networks, error) {
-	s, err := a.g.Store(ctx)
+	cs, err := containers.Open(c, s, containers.WithNamespace(a.g.Namespace), containers.WithDataRoot(a.g.DataRoot),
+		containers.WithLogger(self), containers.WithRegistry(a.g.Registry()), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr)))
 	if err != nil {
+		c.Close()
 		return nil, err
 	}
-	return networks.Open(s, a.g.Namespace)
+	return cs, nil
 }
 
 // self is the lepton binary the shim runs as the logging binary. The test
@@ -186,4 +180,14 @@ func (a *app) self() (string, error) {
 		return s, nil
 	}
 	return os.Executable()
+}
+
+// openNetworks opens the namespace's networks, for commands that show
+// them without working on containers.
+func (a *app) openNetworks(ctx context.Context) (*networks.Networks, error) {
+	s, err := a.g.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return networks.Open(s, a.g.Namespace)
 }

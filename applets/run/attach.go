@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -17,6 +16,8 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 // attachment wires a process's standard streams straight to lepton's own,
@@ -43,7 +44,7 @@ func (a *app) attach(ctx context.Context, interactive, tty bool, logDir string) 
 	}
 	stdout, stderr := a.env.Stdout, a.env.Stderr
 	if logDir != "" {
-		f, err := os.OpenFile(filepath.Join(logDir, logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		f, err := os.OpenFile(containers.LogPath(logDir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, err
 		}
@@ -129,13 +130,13 @@ func (t *logTee) Write(p []byte) (int, error) {
 	t.partial = append(t.partial, p...)
 	for {
 		i := indexByte(string(t.partial), '\n')
-		if i < 0 && len(t.partial) < maxLogLine {
+		if i < 0 && len(t.partial) < containers.MaxLogLine {
 			break
 		}
 		if i < 0 {
 			i = len(t.partial) - 1
 		}
-		b, _ := json.Marshal(logEntry{Log: string(t.partial[:i+1]), Stream: t.stream, Time: time.Now().UTC()})
+		b, _ := json.Marshal(containers.LogEntry{Log: string(t.partial[:i+1]), Stream: t.stream, Time: time.Now().UTC()})
 		t.log.Write(append(b, '\n'))
 		t.partial = t.partial[i+1:]
 	}

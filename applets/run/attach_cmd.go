@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type attachCmd struct {
@@ -26,15 +27,13 @@ type attachCmd struct {
 // attached: a detached container's output goes to its log, and its stdin
 // was not kept open.
 func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", rest[0])
-	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, at.Args.Container)
+	info, err := cs.Resolve(ctx, at.Args.Container)
 	if err != nil {
 		return err
 	}
@@ -42,8 +41,8 @@ func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	dir := a.g.ContainerDir(info.ID)
-	from := logSize(dir)
+	dir := cs.Dir(info.ID)
+	from := containers.LogSize(dir)
 	ctx = context.WithoutCancel(ctx)
 	statusC, err := task.Wait(ctx)
 	if err != nil {

@@ -17,12 +17,12 @@ import (
 	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
-	lcontainers "github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/crash"
 )
 
@@ -40,9 +40,6 @@ type cpCmd struct {
 // through an os.Root on the container's root, so no symlink in the
 // container can make lepton read or write outside it.
 func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", rest[0])
-	}
 	srcCtr, srcPath := splitContainerPath(cp.Args.Src)
 	dstCtr, dstPath := splitContainerPath(cp.Args.Dest)
 	switch {
@@ -58,12 +55,13 @@ func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
 	if cpath == "" {
 		cpath = "/"
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, ref)
+	info, err := cs.Resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -135,7 +133,7 @@ func splitContainerPath(arg string) (ctr, p string) {
 // containerRoot is a host directory showing the container's file system:
 // the running process's root (with its volumes), or else its snapshot
 // mounted for the occasion.
-func containerRoot(ctx context.Context, c *containerd.Client, info containers.Container, dataRoot, namespace string) (string, func(), error) {
+func containerRoot(ctx context.Context, c *containerd.Client, info ctrs.Container, dataRoot, namespace string) (string, func(), error) {
 	if ctr, err := c.LoadContainer(ctx, info.ID); err == nil {
 		if task, err := ctr.Task(ctx, nil); err == nil {
 			if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
@@ -149,7 +147,7 @@ func containerRoot(ctx context.Context, c *containerd.Client, info containers.Co
 	}
 	// Under the data root and named for this process, so a cp killed
 	// while the snapshot is mounted leaves a mount system check can own.
-	dir, err := lcontainers.NewMountpoint(dataRoot, namespace)
+	dir, err := containers.NewMountpoint(dataRoot, namespace)
 	if err != nil {
 		return "", nil, err
 	}

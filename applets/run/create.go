@@ -4,32 +4,22 @@ package run
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/contrib/seccomp"
-	"github.com/containerd/containerd/v2/defaults"
-	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/networks"
-	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/volumes"
 )
 
@@ -75,34 +65,11 @@ type createFlags struct {
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 }
 
-// mountPlan is a parsed -v, --mount or --tmpfs.
-type mountPlan struct {
-	kind     string // bind, volume, tmpfs
-	src      string // host path or volume name ("" for an anonymous volume)
-	dst      string
-	readonly bool
-	options  []string // tmpfs options
-	create   bool     // -v creates a missing bind source; --mount does not
-}
-
-// plan is everything create needs, checked before anything is made.
-type plan struct {
-	cfg                   *Config
-	env                   []string
-	labels                map[string]string
-	mounts                []mountPlan
-	memory                int64
-	cpus                  float64
-	restart               RestartPolicy
-	ulimits               []*units.Ulimit
-	noNewPriv, unconfined bool
-	net                   *networks.Plan // nil with --network none or host
-	publishAll            bool
-}
-
 // parsePlan checks every create option without touching anything.
-func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan, error) {
-	p := &plan{labels: map[string]string{}}
+func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*containers.Plan, error) {
+	p := &containers.Plan{}
+	var environ []string
+	labels := map[string]string{}
 	if f.Init {
 		return nil, errdefs.ErrNotImplemented.WithMessage("--init is not supported yet: lepton ships no init binary; run your own init as the entrypoint instead")
 	}
@@ -111,10 +78,10 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		if err != nil {
 			return nil, err
 		}
-		p.env = append(p.env, expandEnv(env, kvs)...)
+		environ = append(environ, expandEnv(env, kvs)...)
 	}
-	p.env = append(p.env, expandEnv(env, f.Env)...)
-	for _, kv := range p.env {
+	environ = append(environ, expandEnv(env, f.Env)...)
+	for _, kv := range environ {
 		if k, _, _ := strings.Cut(kv, "="); k == "" {
 			return nil, cli.Usagef("bad environment variable %q: the name is empty", kv)
 		}
@@ -124,11 +91,11 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		if err != nil {
 			return nil, err
 		}
-		if err := addLabels(p.labels, kvs); err != nil {
+		if err := addLabels(labels, kvs); err != nil {
 			return nil, err
 		}
 	}
-	if err := addLabels(p.labels, f.Labels); err != nil {
+	if err := addLabels(labels, f.Labels); err != nil {
 		return nil, err
 	}
 	var err error
@@ -137,14 +104,14 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		if err != nil {
 			return nil, err
 		}
-		p.mounts = append(p.mounts, m)
+		p.Mounts = append(p.Mounts, m)
 	}
 	for _, v := range f.Mounts {
 		m, err := parseMountFlag(v)
 		if err != nil {
 			return nil, err
 		}
-		p.mounts = append(p.mounts, m)
+		p.Mounts = append(p.Mounts, m)
 	}
 	tmpfs := map[string]string{}
 	for _, v := range f.Tmpfs {
@@ -152,27 +119,29 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 		if !filepath.IsAbs(dst) {
 			return nil, cli.Usagef("--tmpfs %q: the path must be absolute", v)
 		}
-		m := mountPlan{kind: "tmpfs", dst: dst, options: []string{"nosuid", "nodev", "noexec"}}
+		m := containers.Mount{Type: "tmpfs", Target: dst, Options: []string{"nosuid", "nodev", "noexec"}}
 		if opts != "" {
-			m.options = strings.Split(opts, ",")
+			m.Options = strings.Split(opts, ",")
 		}
 		tmpfs[dst] = opts
-		p.mounts = append(p.mounts, m)
+		p.Mounts = append(p.Mounts, m)
 	}
 	seen := map[string]bool{}
-	for _, m := range p.mounts {
-		if seen[m.dst] {
-			return nil, cli.Usagef("two mounts at %s", m.dst)
+	for _, m := range p.Mounts {
+		if seen[m.Target] {
+			return nil, cli.Usagef("two mounts at %s", m.Target)
 		}
-		seen[m.dst] = true
+		seen[m.Target] = true
 	}
+	var memory int64
+	var cpus float64
 	if f.Memory != "" {
-		if p.memory, err = units.RAMInBytes(f.Memory); err != nil || p.memory <= 0 {
+		if memory, err = units.RAMInBytes(f.Memory); err != nil || memory <= 0 {
 			return nil, cli.Usagef("bad --memory %q: want a size such as 256m or 1g", f.Memory)
 		}
 	}
 	if f.CPUs != "" {
-		if p.cpus, err = parseCPUs(f.CPUs, runtime.NumCPU()); err != nil {
+		if cpus, err = parseCPUs(f.CPUs, runtime.NumCPU()); err != nil {
 			return nil, err
 		}
 	}
@@ -189,25 +158,21 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 	if f.PidsLimit < 0 && f.PidsLimit != -1 {
 		return nil, cli.Usagef("bad --pids-limit %d", f.PidsLimit)
 	}
-	if p.restart, err = parseRestart(f.Restart); err != nil {
+	restart, err := parseRestart(f.Restart)
+	if err != nil {
 		return nil, err
 	}
-	if p.restart.Name != "no" && f.Rm {
+	if restart.Restarts() && f.Rm {
 		return nil, cli.Usagef("--restart %s and --rm contradict each other: a container removed on exit cannot be restarted", f.Restart)
 	}
 	for _, u := range f.Ulimit {
-		ul, err := units.ParseUlimit(u)
-		if err != nil {
+		if _, err := units.ParseUlimit(u); err != nil {
 			return nil, cli.Usagef("bad --ulimit %q: %v", u, err)
 		}
-		p.ulimits = append(p.ulimits, ul)
 	}
 	for _, o := range f.SecurityOpt {
 		switch o {
-		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
-			p.noNewPriv = true
-		case "seccomp=unconfined", "seccomp:unconfined":
-			p.unconfined = true
+		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true", "seccomp=unconfined", "seccomp:unconfined":
 		default:
 			return nil, cli.Usagef("unsupported --security-opt %q: lepton knows no-new-privileges and seccomp=unconfined", o)
 		}
@@ -234,10 +199,13 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 			return nil, err
 		}
 	}
+	var stopTimeout *int
 	if f.StopTimeout != "" {
-		if n, err := strconv.Atoi(f.StopTimeout); err != nil || n < -1 {
+		n, err := strconv.Atoi(f.StopTimeout)
+		if err != nil || n < -1 {
 			return nil, cli.Usagef("bad --stop-timeout %q: want whole seconds", f.StopTimeout)
 		}
+		stopTimeout = &n
 	}
 	switch f.Pull {
 	case "missing", "always", "never":
@@ -249,20 +217,20 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 			return nil, err
 		}
 	}
-	p.cfg = &Config{
-		Name: strings.TrimPrefix(f.Name, "/"), Image: image, Cmd: cmd, Env: p.env, Labels: p.labels,
+	p.Config = containers.Config{
+		Name: strings.TrimPrefix(f.Name, "/"), Image: image, Cmd: cmd, Env: environ, Labels: labels,
 		WorkingDir: f.Workdir, User: f.User, Hostname: f.Hostname, Tty: f.TTY, OpenStdin: f.Interactive,
-		StopSignal: f.StopSignal, Pull: f.Pull, Platform: f.Platform,
-		HostConfig: HostConfig{
+		StopSignal: f.StopSignal, StopTimeout: stopTimeout, Pull: f.Pull, Platform: f.Platform,
+		HostConfig: containers.HostConfig{
 			Binds: f.Volumes, Tmpfs: tmpfs, AutoRemove: f.Rm, NetworkMode: f.Network, ReadonlyRootfs: f.ReadOnly,
 			PortBindings: portBindings, PublishAllPorts: f.PublishAll,
 			Privileged: f.Privileged, CapAdd: f.CapAdd, CapDrop: f.CapDrop, SecurityOpt: f.SecurityOpt,
-			RestartPolicy: p.restart, ExtraHosts: f.AddHost, DNS: f.DNS, Memory: p.memory,
-			NanoCPUs: int64(p.cpus * 1e9), PidsLimit: f.PidsLimit, Ulimits: f.Ulimit,
+			RestartPolicy: restart, ExtraHosts: f.AddHost, DNS: f.DNS, Memory: memory,
+			NanoCPUs: int64(cpus * 1e9), PidsLimit: f.PidsLimit, Ulimits: f.Ulimit,
 		},
 	}
 	if f.Entrypoint != "" {
-		p.cfg.Entrypoint = []string{f.Entrypoint}
+		p.Entrypoint = []string{f.Entrypoint}
 	}
 	return p, nil
 }
@@ -270,7 +238,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*plan,
 // parseNetwork checks --network, --ip, -p, -P and --network-alias, and
 // plans the container's network (nothing, for none and host). It sets
 // f.Network to the mode stored with the container.
-func parseNetwork(p *plan, f *createFlags) (map[string][]PortBinding, error) {
+func parseNetwork(p *containers.Plan, f *createFlags) (map[string][]containers.PortBinding, error) {
 	switch mode := f.Network; {
 	case mode == "" || mode == "default":
 		f.Network = networks.DefaultName
@@ -297,22 +265,21 @@ func parseNetwork(p *plan, f *createFlags) (map[string][]PortBinding, error) {
 			return nil, err
 		}
 	}
-	p.net = &networks.Plan{Networks: []networks.Attachment{{Network: f.Network, IP: f.IP, Aliases: f.Alias}}}
-	p.publishAll = f.PublishAll
-	bindings := map[string][]PortBinding{}
+	p.Network = &networks.Plan{Networks: []networks.Attachment{{Network: f.Network, IP: f.IP, Aliases: f.Alias}}}
+	bindings := map[string][]containers.PortBinding{}
 	for _, spec := range f.Publish {
 		ports, err := networks.ParsePublish(spec)
 		if err != nil {
 			return nil, err
 		}
 		for _, pt := range ports {
-			p.net.Ports = append(p.net.Ports, pt)
+			p.Network.Ports = append(p.Network.Ports, pt)
 			k := fmt.Sprintf("%d/%s", pt.ContainerPort, pt.Proto)
 			hp := ""
 			if pt.HostPort != 0 {
 				hp = strconv.Itoa(pt.HostPort)
 			}
-			bindings[k] = append(bindings[k], PortBinding{HostIP: pt.HostIP, HostPort: hp})
+			bindings[k] = append(bindings[k], containers.PortBinding{HostIP: pt.HostIP, HostPort: hp})
 		}
 	}
 	if len(bindings) == 0 {
@@ -390,18 +357,18 @@ func addLabels(m map[string]string, kvs []string) error {
 	return nil
 }
 
-func parseVolumeFlag(v string) (mountPlan, error) {
+func parseVolumeFlag(v string) (containers.Mount, error) {
 	parts := strings.Split(v, ":")
-	m := mountPlan{create: true}
+	m := containers.Mount{CreateSource: true}
 	switch len(parts) {
 	case 1:
 		if v == "" {
 			return m, cli.Usagef(`-v "": empty; want SRC:DST[:ro], or DST alone for an anonymous volume`)
 		}
-		m.dst = parts[0]
+		m.Target = parts[0]
 	case 2, 3:
-		m.src, m.dst = parts[0], parts[1]
-		if m.src == "" {
+		m.Source, m.Target = parts[0], parts[1]
+		if m.Source == "" {
 			// Read as an anonymous volume this would be a typo's silent
 			// success: docker refuses it too.
 			return m, cli.Usagef("-v %q: the source is empty; give a host path or a volume name, or DST alone for an anonymous volume", v)
@@ -410,7 +377,7 @@ func parseVolumeFlag(v string) (mountPlan, error) {
 			for _, o := range strings.Split(parts[2], ",") {
 				switch o {
 				case "ro":
-					m.readonly = true
+					m.ReadOnly = true
 				case "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy":
 				default:
 					return m, cli.Usagef("-v %q: unknown option %q (want ro or rw)", v, o)
@@ -420,60 +387,60 @@ func parseVolumeFlag(v string) (mountPlan, error) {
 	default:
 		return m, cli.Usagef("-v %q: want SRC:DST[:ro]", v)
 	}
-	if !filepath.IsAbs(m.dst) {
-		return m, cli.Usagef("-v %q: the container path %q must be absolute", v, m.dst)
+	if !filepath.IsAbs(m.Target) {
+		return m, cli.Usagef("-v %q: the container path %q must be absolute", v, m.Target)
 	}
 	switch {
-	case m.src == "":
-		m.kind = "volume"
-	case filepath.IsAbs(m.src):
-		m.kind = "bind"
-	case strings.HasPrefix(m.src, ".") || strings.Contains(m.src, "/"):
+	case m.Source == "":
+		m.Type = "volume"
+	case filepath.IsAbs(m.Source):
+		m.Type = "bind"
+	case strings.HasPrefix(m.Source, ".") || strings.Contains(m.Source, "/"):
 		return m, cli.Usagef("-v %q: a host path must be absolute; a volume name may not hold '/'", v)
 	default:
-		m.kind = "volume"
+		m.Type = "volume"
 	}
 	return m, nil
 }
 
-func parseMountFlag(v string) (mountPlan, error) {
-	m := mountPlan{kind: "volume"}
+func parseMountFlag(v string) (containers.Mount, error) {
+	m := containers.Mount{Type: "volume"}
 	for _, field := range strings.Split(v, ",") {
 		k, val, hasVal := strings.Cut(field, "=")
 		switch strings.ToLower(k) {
 		case "type":
-			m.kind = val
+			m.Type = val
 		case "source", "src":
-			m.src = val
+			m.Source = val
 		case "target", "destination", "dst":
-			m.dst = val
+			m.Target = val
 		case "readonly", "ro":
-			m.readonly = !hasVal || val == "true" || val == "1"
+			m.ReadOnly = !hasVal || val == "true" || val == "1"
 		case "tmpfs-size":
-			m.options = append(m.options, "size="+val)
+			m.Options = append(m.Options, "size="+val)
 		case "tmpfs-mode":
-			m.options = append(m.options, "mode="+val)
+			m.Options = append(m.Options, "mode="+val)
 		default:
 			return m, cli.Usagef("--mount %q: unknown field %q", v, k)
 		}
 	}
-	if !filepath.IsAbs(m.dst) {
+	if !filepath.IsAbs(m.Target) {
 		return m, cli.Usagef("--mount %q: target must be an absolute path", v)
 	}
-	switch m.kind {
+	switch m.Type {
 	case "bind":
-		if !filepath.IsAbs(m.src) {
+		if !filepath.IsAbs(m.Source) {
 			return m, cli.Usagef("--mount %q: a bind source must be an absolute host path", v)
 		}
 	case "volume":
-		if strings.Contains(m.src, "/") {
+		if strings.Contains(m.Source, "/") {
 			return m, cli.Usagef("--mount %q: a volume name may not hold '/'", v)
 		}
 	case "tmpfs":
-		if m.src != "" {
+		if m.Source != "" {
 			return m, cli.Usagef("--mount %q: a tmpfs has no source", v)
 		}
-		m.options = append([]string{"nosuid", "nodev", "noexec"}, m.options...)
+		m.Options = append([]string{"nosuid", "nodev", "noexec"}, m.Options...)
 	default:
 		return m, cli.Usagef("--mount %q: type must be bind, volume or tmpfs", v)
 	}
@@ -494,31 +461,18 @@ func parseCPUs(s string, have int) (float64, error) {
 	return n, nil
 }
 
-// checkCap accepts what withCaps understands: ALL, or a capability the
-// kernel knows, with or without CAP_, in any case. An unknown name would
-// otherwise reach runc only at start, or be dropped without a word.
+// checkCap rejects a capability name at once that runc would refuse only
+// at start, or drop without a word.
 func checkCap(flag, c string) error {
-	n := normCaps([]string{c})[0]
-	if n == "ALL" || slices.Contains(knownCaps, strings.TrimPrefix(n, "CAP_")) {
+	if containers.ValidCap(c) {
 		return nil
 	}
 	return cli.Usagef("bad %s %q: no such capability; want a name such as NET_ADMIN (or CAP_NET_ADMIN), or ALL", flag, c)
 }
 
-// knownCaps are Linux's capabilities, in the kernel's order (0 to 40, as of
-// Linux 5.9).
-var knownCaps = []string{
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-}
-
-func parseRestart(s string) (RestartPolicy, error) {
+func parseRestart(s string) (containers.RestartPolicy, error) {
 	name, count, hasCount := strings.Cut(s, ":")
-	p := RestartPolicy{Name: name}
+	p := containers.RestartPolicy{Name: name}
 	switch name {
 	case "", "no":
 		p.Name = "no"
@@ -540,184 +494,3 @@ func parseRestart(s string) (RestartPolicy, error) {
 	}
 	return p, nil
 }
-
-func normalizeImage(ref string) (string, error) { return registry.Normalize(ref) }
-
-// getImage finds an image in the local store, unpacked for the default
-// snapshotter, pulling it first as pull says (missing, always, never).
-func (a *app) getImage(ctx context.Context, c *containerd.Client, ref, pull, platform string) (containerd.Image, error) {
-	name, err := registry.Normalize(ref)
-	if err != nil {
-		return nil, err
-	}
-	var img containerd.Image
-	if pull != "always" {
-		img, err = c.GetImage(ctx, name)
-		if errdefs.IsNotFound(err) && name != ref {
-			img, err = c.GetImage(ctx, ref)
-		}
-	}
-	if pull == "always" || errdefs.IsNotFound(err) && pull == "missing" {
-		if pull == "missing" {
-			fmt.Fprintf(a.env.Stderr, "Unable to find image '%s' locally\n", ref)
-		}
-		img, err = registry.Pull(ctx, c, name, registry.PullOptions{Registry: a.g.Registry(), Platform: platform, Out: a.env.Stderr, TTY: isTerminal(a.env.Stderr)})
-		if err != nil {
-			return nil, err
-		}
-	}
-	if errdefs.IsNotFound(err) {
-		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such image: %s (--pull never: pull it first with lepton pull)", ref))
-	}
-	if err != nil {
-		return nil, err
-	}
-	ok, err := img.IsUnpacked(ctx, defaults.DefaultSnapshotter)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if err := img.Unpack(ctx, defaults.DefaultSnapshotter); err != nil {
-			return nil, fmt.Errorf("unpack image %s: %w", ref, err)
-		}
-	}
-	return img, nil
-}
-
-var (
-	nameAdjectives = []string{"brisk", "calm", "dapper", "eager", "fuzzy", "gentle", "hardy", "jolly", "keen", "lively", "mellow", "nimble", "plucky", "quiet", "rapid", "steady", "sunny", "tidy", "vivid", "witty", "zesty", "bold", "cosmic", "daring"}
-	nameNouns      = []string{"muon", "tau", "quark", "gluon", "boson", "photon", "pion", "kaon", "neutrino", "electron", "proton", "neutron", "hadron", "meson", "fermion", "axion", "graviton", "positron", "baryon", "lambda", "sigma", "omega", "xi", "eta"}
-)
-
-func randomName() string {
-	return nameAdjectives[rand.IntN(len(nameAdjectives))] + "_" + nameNouns[rand.IntN(len(nameNouns))] + strconv.Itoa(rand.IntN(1000))
-}
-
-// specOpts turns the plan into OCI spec options, in order: the image's
-// config first, then each of the user's overrides.
-func specOpts(p *plan, img containerd.Image, hostname string, mounts []specs.Mount, imgConfig imageConfig) []oci.SpecOpts {
-	cfg := p.cfg
-	opts := []oci.SpecOpts{oci.WithImageConfig(img)}
-	args := processArgs(cfg, imgConfig)
-	opts = append(opts, oci.WithProcessArgs(args...))
-	if len(p.env) > 0 {
-		opts = append(opts, oci.WithEnv(p.env))
-	}
-	if cfg.WorkingDir != "" {
-		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))
-	}
-	if cfg.User != "" {
-		opts = append(opts, oci.WithUser(cfg.User))
-	}
-	opts = append(opts, oci.WithHostname(hostname), withoutRlimits)
-	if cfg.Tty {
-		opts = append(opts, oci.WithTTY)
-	}
-	if cfg.HostConfig.NetworkMode == "host" {
-		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
-	}
-	opts = append(opts, oci.WithMounts(mounts))
-	if cfg.HostConfig.ReadonlyRootfs {
-		opts = append(opts, oci.WithRootFSReadonly())
-	}
-	if cfg.HostConfig.Privileged {
-		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
-	} else if !p.unconfined {
-		opts = append(opts, seccomp.WithDefaultProfile())
-	}
-	if len(cfg.HostConfig.CapAdd)+len(cfg.HostConfig.CapDrop) > 0 {
-		opts = append(opts, withCaps(cfg.HostConfig.CapAdd, cfg.HostConfig.CapDrop))
-	}
-	if p.noNewPriv {
-		opts = append(opts, oci.WithNoNewPrivileges)
-	}
-	if p.memory > 0 {
-		opts = append(opts, oci.WithMemoryLimit(uint64(p.memory)))
-	}
-	if p.cpus > 0 {
-		const period = 100000
-		opts = append(opts, oci.WithCPUCFS(int64(p.cpus*period), period))
-	}
-	if cfg.HostConfig.PidsLimit > 0 {
-		opts = append(opts, oci.WithPidsLimit(cfg.HostConfig.PidsLimit))
-	}
-	for _, u := range p.ulimits {
-		opts = append(opts, oci.WithRlimit(&specs.POSIXRlimit{Type: "RLIMIT_" + strings.ToUpper(u.Name), Soft: uint64(u.Soft), Hard: uint64(u.Hard)}))
-	}
-	return opts
-}
-
-// withoutRlimits drops the rlimits of containerd's default spec: the
-// container inherits the daemon's, and lepton never sets one unasked
-// (hosts without CAP_SYS_RESOURCE refuse to raise them).
-func withoutRlimits(_ context.Context, _ oci.Client, _ *containersT, s *oci.Spec) error {
-	if s.Process != nil {
-		s.Process.Rlimits = nil
-	}
-	return nil
-}
-
-// processArgs applies docker's rules: --entrypoint replaces the image's
-// entrypoint and drops its CMD; arguments replace the image's CMD.
-func processArgs(cfg *Config, ic imageConfig) []string {
-	entry, cmd := ic.Entrypoint, ic.Cmd
-	if len(cfg.Entrypoint) > 0 {
-		entry, cmd = cfg.Entrypoint, nil
-	}
-	if len(cfg.Cmd) > 0 {
-		cmd = cfg.Cmd
-	}
-	return append(append([]string{}, entry...), cmd...)
-}
-
-// withCaps applies --cap-drop, then --cap-add, to every capability set,
-// docker style: "ALL" drops or adds everything, so --cap-drop ALL
-// --cap-add NET_BIND_SERVICE leaves exactly one.
-func withCaps(add, drop []string) oci.SpecOpts {
-	return func(ctx context.Context, cl oci.Client, c *containersT, s *oci.Spec) error {
-		if s.Process == nil {
-			s.Process = &specs.Process{}
-		}
-		if s.Process.Capabilities == nil {
-			s.Process.Capabilities = &specs.LinuxCapabilities{}
-		}
-		caps := s.Process.Capabilities
-		sets := []*[]string{&caps.Bounding, &caps.Effective, &caps.Permitted}
-		for _, d := range normCaps(drop) {
-			for _, set := range sets {
-				if d == "ALL" {
-					*set = nil
-					continue
-				}
-				*set = slices.DeleteFunc(*set, func(x string) bool { return x == d })
-			}
-		}
-		for _, a := range normCaps(add) {
-			if a == "ALL" {
-				return oci.WithAllKnownCapabilities(ctx, cl, c, s)
-			}
-			for _, set := range sets {
-				if !slices.Contains(*set, a) {
-					*set = append(*set, a)
-				}
-			}
-		}
-		caps.Inheritable = nil
-		return nil
-	}
-}
-
-func normCaps(caps []string) []string {
-	var out []string
-	for _, c := range caps {
-		c = strings.ToUpper(c)
-		if c != "ALL" && !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var errNoEntrypoint = errors.New("no command: the image has no entrypoint or CMD, so give one after the image name")

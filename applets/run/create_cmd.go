@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type createCmd struct {
@@ -22,21 +23,18 @@ func (cc *createCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	ctr, err := a.createContainer(ctx, c, p)
+	defer cs.Client().Close()
+	ctr, err := cs.Create(ctx, p)
 	if err != nil {
 		return err
 	}
 	if err := writeCIDFile(cc.CIDFile, ctr.ID()); err != nil {
-		a.remove(context.WithoutCancel(ctx), c, ctr.ID(), true)
+		cs.Remove(context.WithoutCancel(ctx), ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true})
 		return err
-	}
-	if names, err := a.names(ctx); err == nil {
-		names.Done(ctx, p.cfg.Name, ctr.ID())
 	}
 	fmt.Fprintln(a.env.Stdout, ctr.ID())
 	return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type execCmd struct {
@@ -35,15 +36,16 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(rest) < 2 {
 		return cli.Usagef("exec needs a container and a command: lepton exec [OPTIONS] CONTAINER COMMAND [ARG...]")
 	}
-	if e.Interactive && e.TTY && !e.Detach && !isTerminal(a.env.Stdin) {
+	if e.Interactive && e.TTY && !e.Detach && !cli.IsTerminal(a.env.Stdin) {
 		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, rest[0])
+	info, err := cs.Resolve(ctx, rest[0])
 	if err != nil {
 		return err
 	}
@@ -103,7 +105,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	if err := p.Start(ctx); err != nil {
-		return a.failedStart(ctx, c, "", err)
+		return failedStart(ctx, cs, "", containers.StartError(err))
 	}
 	if e.Detach {
 		return nil

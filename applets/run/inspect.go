@@ -11,13 +11,13 @@ import (
 	"time"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type inspectCmd struct {
@@ -36,7 +36,7 @@ type inspectItem struct {
 	Image           string
 	Name            string
 	LogPath         string
-	HostConfig      HostConfig
+	HostConfig      containers.HostConfig
 	Mounts          []inspectMount
 	Config          inspectConfig
 	NetworkSettings networkSettings
@@ -77,36 +77,24 @@ type inspectConfig struct {
 const zeroTime = "0001-01-01T00:00:00Z"
 
 func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
-	if ic.Format != "" {
-		if _, err := cli.Template(ic.Format); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(ic.Format); err != nil {
+		return err
 	}
 	var items []inspectItem
-	err := a.forEach(ctx, append(ic.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
-		it, err := a.inspect(ctx, c, info)
+	err := a.forEach(ctx, append(ic.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+		it, err := a.inspect(ctx, cs, info)
 		if err != nil {
 			return "", err
 		}
 		items = append(items, it)
 		return "", nil
 	})
-	if ic.Format != "" {
-		if perr := cli.Print(a.env.Stdout, ic.Format, cli.Table{}, items); perr != nil {
-			return perr
-		}
-		return err
-	}
-	if items == nil {
-		items = []inspectItem{}
-	}
-	b, _ := json.MarshalIndent(items, "", "    ")
-	fmt.Fprintf(a.env.Stdout, "%s\n", b)
-	return err
+	return cli.PrintInspect(a.env.Stdout, ic.Format, items, err)
 }
 
-func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers.Container) (inspectItem, error) {
-	cfg := configOf(info)
+func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.Container) (inspectItem, error) {
+	c := cs.Client()
+	cfg := containers.ConfigOf(info)
 	var spec specs.Spec
 	if info.Spec != nil {
 		if err := json.Unmarshal(info.Spec.GetValue(), &spec); err != nil {
@@ -125,7 +113,7 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 	it := inspectItem{
 		Id: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
 		Name: "/" + cfg.Name, HostConfig: cfg.HostConfig,
-		LogPath: filepath.Join(a.g.ContainerDir(info.ID), logFile),
+		LogPath: cs.LogPath(info.ID),
 		State: inspectState{
 			Status: st.status, Running: st.status == "running" || st.status == "paused", Paused: st.status == "paused",
 			Pid: int(st.pid), ExitCode: int(st.exitCode), StartedAt: zeroTime, FinishedAt: zeroTime,
@@ -137,11 +125,11 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 		},
 	}
 	var idx netIndex
-	if it.State.Running && info.Labels[labelNetwork] != "" {
+	if it.State.Running && info.Labels[containers.LabelNetwork] != "" {
 		idx = a.netIndex(ctx)
 	}
 	it.NetworkSettings = idx.settings(info.ID, cfg.HostConfig.PortBindings)
-	if t := info.Labels[labelStartedAt]; t != "" {
+	if t := info.Labels[containers.LabelStartedAt]; t != "" {
 		it.State.StartedAt = t
 	}
 	if !st.finishedAt.IsZero() {
@@ -171,7 +159,7 @@ func (a *app) inspect(ctx context.Context, c *containerd.Client, info containers
 		}
 	}
 	it.Mounts = []inspectMount{}
-	dir := a.g.ContainerDir(info.ID)
+	dir := cs.Dir(info.ID)
 	for _, m := range spec.Mounts {
 		if defaultMounts[m.Destination] || filepath.Dir(m.Source) == dir {
 			continue // the runtime's own mounts and lepton's /etc files

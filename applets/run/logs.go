@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type logsCmd struct {
@@ -34,9 +34,6 @@ type logsCmd struct {
 }
 
 func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("logs takes one container; unexpected %q", rest[0])
-	}
 	tail := -1
 	if l.Tail != "all" {
 		n, err := strconv.Atoi(l.Tail)
@@ -54,19 +51,20 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, l.Args.Container)
+	info, err := cs.Resolve(ctx, l.Args.Container)
 	if err != nil {
 		return err
 	}
-	dir := a.g.ContainerDir(info.ID)
+	dir := cs.Dir(info.ID)
 	pr := &logPrinter{stdout: a.env.Stdout, stderr: a.env.Stderr, timestamps: l.Timestamps, since: since, until: until}
 
-	f, err := os.Open(filepath.Join(dir, logFile))
+	f, err := os.Open(containers.LogPath(dir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // never started: no output yet
 	}
@@ -132,7 +130,7 @@ type logPrinter struct {
 }
 
 func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-chan struct{}, drain time.Duration) error {
-	path := filepath.Join(dir, logFile)
+	path := containers.LogPath(dir)
 	var f *os.File
 	defer func() {
 		if f != nil {
@@ -181,7 +179,7 @@ func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-
 		}
 		select {
 		case <-done:
-			waitLogger(dir, drain)
+			containers.WaitLogger(dir, drain)
 			return readAll()
 		case <-ctx.Done():
 			return nil
@@ -191,7 +189,7 @@ func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-
 }
 
 func (p *logPrinter) print(line []byte) {
-	var e logEntry
+	var e containers.LogEntry
 	if json.Unmarshal(line, &e) != nil {
 		return
 	}

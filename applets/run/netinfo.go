@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/networks"
 )
 
@@ -24,7 +25,7 @@ type netAt struct {
 
 func (a *app) netIndex(ctx context.Context) netIndex {
 	idx := netIndex{}
-	nets, err := a.networks(ctx)
+	nets, err := a.openNetworks(ctx)
 	if err != nil {
 		return idx
 	}
@@ -78,7 +79,7 @@ type networkSettings struct {
 	IPPrefixLen int
 	Gateway     string
 	MacAddress  string
-	Ports       map[string][]PortBinding
+	Ports       map[string][]containers.PortBinding
 	Networks    map[string]endpointSettings
 }
 
@@ -91,8 +92,8 @@ type endpointSettings struct {
 	Aliases     []string
 }
 
-func (idx netIndex) settings(id string, declared map[string][]PortBinding) networkSettings {
-	ns := networkSettings{Ports: map[string][]PortBinding{}, Networks: map[string]endpointSettings{}}
+func (idx netIndex) settings(id string, declared map[string][]containers.PortBinding) networkSettings {
+	ns := networkSettings{Ports: map[string][]containers.PortBinding{}, Networks: map[string]endpointSettings{}}
 	for k := range declared {
 		ns.Ports[k] = nil // declared but not published now: docker shows null
 	}
@@ -115,7 +116,7 @@ func (idx netIndex) settings(id string, declared map[string][]PortBinding) netwo
 		if ip == "" {
 			ip = "0.0.0.0"
 		}
-		ns.Ports[k] = append(ns.Ports[k], PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)})
+		ns.Ports[k] = append(ns.Ports[k], containers.PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)})
 	}
 	return ns
 }

@@ -7,10 +7,11 @@ import (
 	"fmt"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type pauseCmd struct {
@@ -19,7 +20,8 @@ type pauseCmd struct {
 }
 
 func (p *pauseCmd) run(ctx context.Context, a *app, rest []string) error {
-	return a.forEach(ctx, append(p.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(p.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+		c := cs.Client()
 		task, err := runningTask(ctx, c, info, ref)
 		if err != nil {
 			return "", err
@@ -34,7 +36,8 @@ type unpauseCmd struct {
 }
 
 func (u *unpauseCmd) run(ctx context.Context, a *app, rest []string) error {
-	return a.forEach(ctx, append(u.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(u.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+		c := cs.Client()
 		ctr, err := c.LoadContainer(ctx, info.ID)
 		if err != nil {
 			return "", err
@@ -51,7 +54,7 @@ func (u *unpauseCmd) run(ctx context.Context, a *app, rest []string) error {
 }
 
 // runningTask is the task of a running container, or a clear error.
-func runningTask(ctx context.Context, c *containerd.Client, info containers.Container, ref string) (containerd.Task, error) {
+func runningTask(ctx context.Context, c *containerd.Client, info ctrs.Container, ref string) (containerd.Task, error) {
 	ctr, err := c.LoadContainer(ctx, info.ID)
 	if err != nil {
 		return nil, err

@@ -24,15 +24,13 @@ type portCmd struct {
 // run lists published ports as docker does: "80/tcp -> 0.0.0.0:8080", or
 // only the host addresses of the one port asked for.
 func (p *portCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", rest[0])
-	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, p.Args.Container)
+	info, err := cs.Resolve(ctx, p.Args.Container)
 	if err != nil {
 		return err
 	}

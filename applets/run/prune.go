@@ -5,16 +5,12 @@ package run
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	tasks "github.com/containerd/containerd/api/services/tasks/v1"
-	tasktypes "github.com/containerd/containerd/api/types/task"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 
 	"github.com/lepton-project/lepton/common/cli"
-	"github.com/lepton-project/lepton/common/containers"
 )
 
 type pruneCmd struct {
@@ -27,9 +23,6 @@ type pruneCmd struct {
 // lepton processes left: name claims with no container and no live
 // creator, and container directories nobody owns.
 func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", rest[0])
-	}
 	var labels []string
 	var until time.Time
 	for _, f := range p.Filters {
@@ -50,85 +43,33 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 	if !p.Force && !cli.Confirm(a.env, "This will remove all stopped containers.") {
 		return nil
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	all, err := c.ContainerService().List(ctx)
-	if err != nil {
-		return err
-	}
-	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
-	if err != nil {
-		return err
-	}
-	byID := map[string]*tasktypes.Process{}
-	for _, t := range resp.Tasks {
-		byID[t.ID] = t
-	}
-	d, err := a.deps(ctx, c)
-	if err != nil {
-		return err
-	}
-	var removed []string
-	var reclaimed int64
-	failed := 0
-	for _, info := range all {
-		st := stateOf(info, byID[info.ID])
-		if st.status == "running" || st.status == "paused" {
-			continue
-		}
+	defer cs.Client().Close()
+	removed, err := cs.Prune(ctx, func(info ctrs.Container) bool {
 		if !until.IsZero() && !info.CreatedAt.Before(until) {
-			continue
+			return false
 		}
-		keep := false
 		for _, l := range labels {
-			keep = keep || !cli.MatchLabel(info.Labels, l)
+			if !cli.MatchLabel(info.Labels, l) {
+				return false
+			}
 		}
-		if keep {
-			continue
-		}
-		size := dirSize(a.g.ContainerDir(info.ID))
-		// The list above is old by now: RemoveIfStopped decides again
-		// under the name lock a run or start holds while it works, and
-		// never kills anything.
-		ok, err := containers.RemoveIfStopped(ctx, d, info.ID, false)
-		if err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, info.ID[:12], err)
-			failed++
-			continue
-		}
-		if ok {
-			removed = append(removed, info.ID)
-			reclaimed += size
-		}
+		return true
+	})
+	var reclaimed int64
+	for _, p := range removed {
+		reclaimed += p.Size
 	}
-	// What killed commands left: stale claims with their snapshots and
-	// directories, and the unfinished work of dead leptons. Orphan tasks,
-	// snapshots and mounts are system check's.
-	containers.Sweep(ctx, d)
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Containers:")
-		for _, id := range removed {
-			fmt.Fprintln(a.env.Stdout, id)
+		for _, p := range removed {
+			fmt.Fprintln(a.env.Stdout, p.ID)
 		}
 		fmt.Fprintln(a.env.Stdout)
 	}
 	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", bytesSI(uint64(reclaimed)))
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
-}
-
-func dirSize(dir string) int64 {
-	var n int64
-	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
+	return err
 }

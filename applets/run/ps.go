@@ -16,9 +16,11 @@ import (
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 type psCmd struct {
@@ -60,16 +62,16 @@ type state struct {
 	finishedAt time.Time
 }
 
-func stateOf(info containers.Container, t *tasktypes.Process) state {
+func stateOf(info ctrs.Container, t *tasktypes.Process) state {
 	if t == nil {
-		if info.Labels[labelStartedAt] == "" {
+		if info.Labels[containers.LabelStartedAt] == "" {
 			return state{status: "created"}
 		}
 		s := state{status: "exited"}
-		if code, err := strconv.Atoi(info.Labels[labelExitCode]); err == nil {
+		if code, err := strconv.Atoi(info.Labels[containers.LabelExitCode]); err == nil {
 			s.exitCode = uint32(code)
 		}
-		s.finishedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[labelFinishedAt])
+		s.finishedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[containers.LabelFinishedAt])
 		return s
 	}
 	switch t.Status {
@@ -89,17 +91,12 @@ func stateOf(info containers.Container, t *tasktypes.Process) state {
 }
 
 func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("unexpected argument %q", rest[0])
-	}
 	f, err := parsePsFilters(p.Filters)
 	if err != nil {
 		return err
 	}
-	if p.Format != "" && p.Format != "json" && p.Format != "table" {
-		if _, err := cli.Template(strings.TrimPrefix(p.Format, "table ")); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(p.Format); err != nil {
+		return err
 	}
 	c, err := a.client(ctx)
 	if err != nil {
@@ -123,12 +120,12 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 	var idx netIndex // read only if some running container is on a network
 	for _, info := range all {
 		st := stateOf(info, byID[info.ID])
-		if !p.All && p.Last < 0 && !p.Latest && len(f.status) == 0 && st.status != "running" && st.status != "paused" {
+		if !p.All && p.Last < 0 && !p.Latest && !f.Has("status") && st.status != "running" && st.status != "paused" {
 			continue
 		}
 		it := psItem{
-			ID: info.ID, Image: info.Image, Names: info.Labels[labelName],
-			Command: info.Labels[labelCommand], created: info.CreatedAt, exit: st.exitCode,
+			ID: info.ID, Image: info.Image, Names: info.Labels[containers.LabelName],
+			Command: info.Labels[containers.LabelCommand], created: info.CreatedAt, exit: st.exitCode,
 			State: st.status, labels: info.Labels, Labels: joinUserLabels(info.Labels),
 			CreatedAt:  info.CreatedAt.Format("2006-01-02 15:04:05 -0700 MST"),
 			RunningFor: ago(now, info.CreatedAt), Status: statusText(now, info, st),
@@ -137,7 +134,7 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 		if it.Names == "" {
 			it.Names = info.ID
 		}
-		if mode := info.Labels[labelNetwork]; mode != "" {
+		if mode := info.Labels[containers.LabelNetwork]; mode != "" {
 			it.Networks = mode
 			if st.status == "running" || st.status == "paused" {
 				if idx == nil {
@@ -183,10 +180,10 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 	}, items)
 }
 
-func statusText(now time.Time, info containers.Container, st state) string {
+func statusText(now time.Time, info ctrs.Container, st state) string {
 	switch st.status {
 	case "running", "paused":
-		started, err := time.Parse(time.RFC3339Nano, info.Labels[labelStartedAt])
+		started, err := time.Parse(time.RFC3339Nano, info.Labels[containers.LabelStartedAt])
 		s := "Up"
 		if err == nil {
 			s = "Up " + duration(now.Sub(started))
@@ -267,85 +264,61 @@ func volumeNames(labels map[string]string) []string {
 	return out
 }
 
-// psFilter is ps's --filter: values of one key are alternatives, different
-// keys must all match.
+// psFilter is ps's --filter, matched by docker's rule (see cli.Filters):
+// name=REGEXP, label=KEY[=VALUE], status=STATE, ancestor=IMAGE,
+// id=PREFIX, exited=CODE.
 type psFilter struct {
-	name                        []*regexp.Regexp
-	label, status, ancestor, id []string
-	exited                      []int
+	cli.Filters
+	names map[string]*regexp.Regexp // each name= value, compiled
 }
 
 func parsePsFilters(fs []string) (*psFilter, error) {
-	f := &psFilter{}
-	for _, s := range fs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, cli.Usagef("bad filter %q: want KEY=VALUE", s)
+	parsed, err := cli.ParseFilters(fs, "name", "label", "status", "ancestor", "id", "exited")
+	if err != nil {
+		return nil, err
+	}
+	f := &psFilter{Filters: parsed, names: map[string]*regexp.Regexp{}}
+	for _, v := range f.Filters["name"] {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			// The error spells the expression out raw: quote it.
+			why := err.Error()
+			var se *syntax.Error
+			if errors.As(err, &se) {
+				why = fmt.Sprintf("%s in %q", se.Code, se.Expr)
+			}
+			return nil, cli.Usagef("bad filter %q: name takes a regular expression (such as ^web$): %s", "name="+v, why)
 		}
-		switch k {
-		case "name":
-			re, err := regexp.Compile(v)
-			if err != nil {
-				// The error spells the expression out raw: quote it.
-				why := err.Error()
-				var se *syntax.Error
-				if errors.As(err, &se) {
-					why = fmt.Sprintf("%s in %q", se.Code, se.Expr)
-				}
-				return nil, cli.Usagef("bad filter %q: name takes a regular expression (such as ^web$): %s", s, why)
-			}
-			f.name = append(f.name, re)
-		case "label":
-			f.label = append(f.label, v)
-		case "status":
-			switch v {
-			case "created", "running", "paused", "exited", "restarting", "removing", "dead":
-			default:
-				return nil, cli.Usagef("bad filter %q: status is one of created, running, paused, exited, restarting, removing, dead", s)
-			}
-			f.status = append(f.status, v)
-		case "ancestor":
-			f.ancestor = append(f.ancestor, v)
-		case "id":
-			f.id = append(f.id, v)
-		case "exited":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return nil, cli.Usagef("bad filter %q: exited takes an exit code", s)
-			}
-			f.exited = append(f.exited, n)
+		f.names[v] = re
+	}
+	for _, v := range f.Filters["status"] {
+		switch v {
+		case "created", "running", "paused", "exited", "restarting", "removing", "dead":
 		default:
-			return nil, cli.Usagef("unknown filter %q: use name=, label=, status=, ancestor=, id= or exited=", k)
+			return nil, cli.Usagef("bad filter %q: status is one of created, running, paused, exited, restarting, removing, dead", "status="+v)
+		}
+	}
+	for _, v := range f.Filters["exited"] {
+		if _, err := strconv.Atoi(v); err != nil {
+			return nil, cli.Usagef("bad filter %q: exited takes an exit code", "exited="+v)
 		}
 	}
 	return f, nil
 }
 
 func (f *psFilter) match(it *psItem) bool {
-	if len(f.name) > 0 && !anyOf(f.name, func(re *regexp.Regexp) bool { return matchName(re, it.Names) }) {
-		return false
-	}
-	for _, l := range f.label {
-		if !cli.MatchLabel(it.labels, l) {
-			return false
-		}
-	}
-	if len(f.status) > 0 && !anyOf(f.status, func(s string) bool { return s == it.State }) {
-		return false
-	}
-	if len(f.ancestor) > 0 && !anyOf(f.ancestor, func(a string) bool {
-		n, err := normalizeImage(a)
-		return it.Image == a || err == nil && it.Image == n
-	}) {
-		return false
-	}
-	if len(f.id) > 0 && !anyOf(f.id, func(p string) bool { return strings.HasPrefix(it.ID, p) }) {
-		return false
-	}
-	if len(f.exited) > 0 && !(it.State == "exited" && anyOf(f.exited, func(n int) bool { return uint32(n) == it.exit })) {
-		return false
-	}
-	return true
+	return f.Match("name", func(v string) bool { return matchName(f.names[v], it.Names) }) &&
+		f.MatchAll("label", func(l string) bool { return cli.MatchLabel(it.labels, l) }) &&
+		f.Match("status", func(s string) bool { return s == it.State }) &&
+		f.Match("ancestor", func(a string) bool {
+			n, err := registry.Normalize(a)
+			return it.Image == a || err == nil && it.Image == n
+		}) &&
+		f.Match("id", func(p string) bool { return strings.HasPrefix(it.ID, p) }) &&
+		f.Match("exited", func(v string) bool {
+			n, _ := strconv.Atoi(v)
+			return it.State == "exited" && uint32(n) == it.exit
+		})
 }
 
 // matchName applies a name filter as docker does, a regular expression
@@ -354,15 +327,6 @@ func (f *psFilter) match(it *psItem) bool {
 // and docker ps print it, without: so ^/web$ and ^web$ both work.
 func matchName(re *regexp.Regexp, name string) bool {
 	return re.MatchString(name) || re.MatchString("/"+name)
-}
-
-func anyOf[T any](xs []T, pred func(T) bool) bool {
-	for _, x := range xs {
-		if pred(x) {
-			return true
-		}
-	}
-	return false
 }
 
 var _ = containerd.Running

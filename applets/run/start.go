@@ -6,9 +6,10 @@ import (
 	"context"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type startCmd struct {
@@ -17,18 +18,16 @@ type startCmd struct {
 }
 
 func (s *startCmd) run(ctx context.Context, a *app, rest []string) error {
-	return a.forEach(ctx, append(s.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
-		ctr, err := c.LoadContainer(ctx, info.ID)
+	return a.forEach(ctx, append(s.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+		if st, err := cs.Status(ctx, info.ID); err == nil && st == containerd.Running {
+			return ref, nil // docker: starting a running container is not an error
+		}
+		ctr, err := cs.Client().LoadContainer(ctx, info.ID)
 		if err != nil {
 			return "", err
 		}
-		if task, err := ctr.Task(ctx, nil); err == nil {
-			if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
-				return ref, nil // docker: starting a running container is not an error
-			}
-		}
-		if _, _, err := a.startTask(ctx, c, ctr, configOf(info)); err != nil {
-			return "", a.failedStart(ctx, c, info.ID, err)
+		if _, _, err := cs.Start(ctx, ctr); err != nil {
+			return "", failedStart(ctx, cs, info.ID, err)
 		}
 		return ref, nil
 	})

@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/typeurl/v2"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type statsCmd struct {
@@ -52,15 +53,14 @@ type sample struct {
 }
 
 func (s *statsCmd) run(ctx context.Context, a *app, rest []string) error {
-	if s.Format != "" && s.Format != "json" && s.Format != "table" {
-		if _, err := cli.Template(strings.TrimPrefix(s.Format, "table ")); err != nil {
-			return err
-		}
+	if err := cli.CheckFormat(s.Format); err != nil {
+		return err
 	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
 	targets := append(s.Args.Containers, rest...)
 	type target struct{ id, name string }
@@ -72,18 +72,18 @@ func (s *statsCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		for _, info := range all {
 			if s.All {
-				list = append(list, target{info.ID, info.Labels[labelName]})
-			} else if running, _ := isRunning(ctx, c, info.ID); running {
-				list = append(list, target{info.ID, info.Labels[labelName]})
+				list = append(list, target{info.ID, info.Labels[containers.LabelName]})
+			} else if running, _ := cs.Running(ctx, info.ID); running {
+				list = append(list, target{info.ID, info.Labels[containers.LabelName]})
 			}
 		}
 	} else {
 		for _, t := range targets {
-			info, err := a.resolve(ctx, c, t)
+			info, err := cs.Resolve(ctx, t)
 			if err != nil {
 				return err
 			}
-			list = append(list, target{info.ID, info.Labels[labelName]})
+			list = append(list, target{info.ID, info.Labels[containers.LabelName]})
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
@@ -95,7 +95,7 @@ func (s *statsCmd) run(ctx context.Context, a *app, rest []string) error {
 	if s.NoStream {
 		interval = 500 * time.Millisecond // two samples to measure CPU between
 	}
-	tty := isTerminal(a.env.Stdout) && !s.NoStream
+	tty := cli.IsTerminal(a.env.Stdout) && !s.NoStream
 	for {
 		select {
 		case <-ctx.Done():

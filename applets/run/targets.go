@@ -4,47 +4,29 @@ package run
 
 import (
 	"context"
-	"fmt"
 
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
-// forEach runs fn on every target (names, IDs, or "-" for stdin), prints
-// what fn returns for each success, reports each failure on its own line
-// and goes on, and fails with exit code 1 if any target failed.
-func (a *app) forEach(ctx context.Context, targets []string, fn func(c *containerd.Client, info containers.Container, target string) (string, error)) error {
-	refs, err := cli.Targets(a.env, targets)
+// forEach runs fn on every target (names, IDs, or "-" for stdin), up to
+// parallel at once, prints what fn returns for each success in target
+// order, and fails with one line per failed target (exit 1).
+func (a *app) forEach(ctx context.Context, targets []string, parallel int, fn func(cs *containers.Containers, info ctrs.Container, target string) (string, error)) error {
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := a.client(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	failed := 0
-	for _, ref := range refs {
-		info, err := a.resolve(ctx, c, ref)
-		if err == nil {
-			var out string
-			out, err = fn(c, info, ref)
-			if err == nil {
-				if out != "" {
-					fmt.Fprintln(a.env.Stdout, out)
-				}
-				continue
-			}
+	defer cs.Client().Close()
+	return cli.ForEach(a.env, targets, func(ref string) (string, error) {
+		info, err := cs.Resolve(ctx, ref)
+		if err != nil {
+			return "", err
 		}
-		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-		failed++
-	}
-	if failed > 0 {
-		return &cli.ExitError{Code: 1}
-	}
-	return nil
+		return fn(cs, info, ref)
+	}, cli.Parallel(parallel))
 }
 
 // targetArgs is the positional list of containers most commands take.

@@ -23,15 +23,13 @@ type topCmd struct {
 // run lists the container's processes from /proc, with the host's view of
 // their IDs, like docker top's default "ps -ef" columns.
 func (t *topCmd) run(ctx context.Context, a *app, rest []string) error {
-	if len(rest) > 0 {
-		return cli.Usagef("top takes no ps options in lepton; unexpected %q", rest[0])
-	}
-	c, err := a.client(ctx)
+	cs, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	info, err := a.resolve(ctx, c, t.Args.Container)
+	info, err := cs.Resolve(ctx, t.Args.Container)
 	if err != nil {
 		return err
 	}

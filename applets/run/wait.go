@@ -6,11 +6,10 @@ import (
 	"context"
 	"strconv"
 
-	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/core/containers"
-	"github.com/containerd/errdefs"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type waitCmd struct {
@@ -18,34 +17,12 @@ type waitCmd struct {
 	Args targetArgs `positional-args:"yes"`
 }
 
-// run prints each container's exit code once it has stopped; a container
-// that never ran has none to wait for, and is reported as an error.
+// run prints each container's exit code once it has stopped (at once for
+// one that has); a container that never ran has none to wait for, and is
+// reported as an error.
 func (w *waitCmd) run(ctx context.Context, a *app, rest []string) error {
-	return a.forEach(ctx, append(w.Args.Containers, rest...), func(c *containerd.Client, info containers.Container, ref string) (string, error) {
-		ctr, err := c.LoadContainer(ctx, info.ID)
-		if err != nil {
-			return "", err
-		}
-		task, err := ctr.Task(ctx, nil)
-		if errdefs.IsNotFound(err) {
-			if info.Labels[labelStartedAt] == "" {
-				return "", errdefs.ErrFailedPrecondition.WithMessage("container " + ref + " has not been started")
-			}
-			return "", errdefs.ErrNotFound.WithMessage("container " + ref + " has stopped and its exit code is gone")
-		}
-		if err != nil {
-			return "", err
-		}
-		ch, err := task.Wait(ctx)
-		if err != nil {
-			return "", err
-		}
-		select {
-		case st := <-ch:
-			code, _, err := st.Result()
-			return strconv.Itoa(int(code)), err
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
+	return a.forEach(ctx, append(w.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+		code, err := cs.Wait(ctx, info)
+		return strconv.Itoa(code), err
 	})
 }

@@ -45,21 +45,21 @@ const orphanAge = time.Minute
 //
 // Objects whose worker process still lives are skipped, and every removal
 // is decided again under the name lock that creating commands hold.
-func Check(ctx context.Context, d *Deps, repair bool) ([]check.Problem, error) {
+func (d *Containers) Check(ctx context.Context, repair bool) ([]check.Problem, error) {
 	return walk(ctx, d, repair, true)
 }
 
 // Sweep repairs what Check finds in name claims and container directories
 // (container prune does it after its removals); it leaves orphan tasks,
 // snapshots and mounts alone.
-func Sweep(ctx context.Context, d *Deps) error {
+func (d *Containers) Sweep(ctx context.Context) error {
 	_, err := walk(ctx, d, true, false)
 	return err
 }
 
-func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, error) {
+func walk(ctx context.Context, d *Containers, repair, full bool) ([]check.Problem, error) {
 	r := &check.Report{Area: "containers", Repair: repair}
-	c := d.Client
+	c := d.client
 	// The order matters: what is listed first is checked against lists
 	// made after it, so an object made meanwhile is seen with its owner.
 	dirs, _ := os.ReadDir(d.DirsRoot())
@@ -74,7 +74,7 @@ func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, err
 			return nil, err
 		}
 	}
-	claims, err := d.Names.List(ctx)
+	claims, err := d.names.List(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,9 +139,9 @@ func walk(ctx context.Context, d *Deps, repair, full bool) ([]check.Problem, err
 // checkClaim looks at one claim under its lock and returns the container
 // ID it names: that container's directory, snapshot and task are the
 // claim's business, reported and repaired with it.
-func checkClaim(ctx context.Context, d *Deps, r *check.Report, name string) (holds string) {
-	c := d.Client
-	d.Names.Locked(ctx, name, func(cl *Claim, ok bool, rec *store.Record) error {
+func checkClaim(ctx context.Context, d *Containers, r *check.Report, name string) (holds string) {
+	c := d.client
+	d.names.Locked(ctx, name, func(cl *Claim, ok bool, rec *store.Record) error {
 		if !rec.Exists() {
 			return nil
 		}
@@ -183,7 +183,9 @@ func checkClaim(ctx context.Context, d *Deps, r *check.Report, name string) (hol
 			r.Add("unfinished-create", name, fmt.Sprintf("the lepton making container %s was killed before it ran; repair removes it", short(cl.ID)), func() error {
 				// Without Names: this claim's lock is held here, and the
 				// claim goes with rec.Remove below.
-				if err := Remove(ctx, &Deps{Client: c, Networks: d.Networks, Volumes: d.Volumes, DataRoot: d.DataRoot, Namespace: d.Namespace}, cl.ID, RemoveOptions{AnonVolumes: true}); err != nil {
+				nd := *d
+				nd.names = nil
+				if err := nd.Remove(ctx, cl.ID, RemoveOptions{AnonVolumes: true}); err != nil {
 					return err
 				}
 				return rec.Remove()
@@ -216,8 +218,8 @@ func running(ctx context.Context, c *containerd.Client, id string) bool {
 
 // deleteCreatedTask deletes a task that was created but never started,
 // and whatever network it had joined.
-func deleteCreatedTask(ctx context.Context, d *Deps, id string) error {
-	ctr, err := d.Client.LoadContainer(ctx, id)
+func deleteCreatedTask(ctx context.Context, d *Containers, id string) error {
+	ctr, err := d.client.LoadContainer(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -228,8 +230,8 @@ func deleteCreatedTask(ctx context.Context, d *Deps, id string) error {
 	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
-	if d.Networks != nil {
-		d.Networks.Detach(ctx, id)
+	if d.nets != nil {
+		d.nets.Detach(ctx, id)
 	}
 	return nil
 }

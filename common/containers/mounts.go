@@ -37,8 +37,8 @@ func NewMountpoint(dataRoot, namespace string) (string, error) {
 
 // checkMounts reports mountpoints whose process is gone; repair unmounts
 // and removes them.
-func checkMounts(d *Deps, r *check.Report) {
-	root := MountsRoot(d.DataRoot, d.Namespace)
+func checkMounts(d *Containers, r *check.Report) {
+	root := MountsRoot(d.dataRoot, d.namespace)
 	des, err := os.ReadDir(root)
 	if err != nil {
 		return

@@ -1,27 +1,5 @@
 //go:build !windows
 
-// Package containers holds what lepton knows about its containers beyond
-// containerd's own record: the name claims that keep names unique, and the
-// marks that say a lepton process is at work on a container, so that
-// prune, system check and the next command can tell "being made" from
-// "left behind".
-//
-// State, in the store of the data root:
-//
-//	collection "names" of the namespace: one record per container name,
-//	{ID, PID, PIDStart, At, Op}. Op is "" once the container is complete,
-//	"create" while a run or create is making it, "start" while a start is
-//	starting it; PID and PIDStart name the process doing that work.
-//
-//	<data-root>/containers/<namespace>/<id>/   the container's log, /etc
-//	files and network plan (owned by the applets that write them).
-//
-// Concurrency: every change to a claim happens under the name's flock, and
-// a claim whose Op is set is honoured only while its process lives (PID and
-// start time), so a lepton killed with SIGKILL never leaves a name or a
-// container busy for ever. A remover (prune, system check --repair) decides
-// under the same lock that a starting command takes, never from a list
-// read earlier.
 package containers
 
 import (
@@ -37,9 +15,6 @@ import (
 	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/common/store"
 )
-
-// LabelName is the containerd label holding a lepton container's name.
-const LabelName = "lepton/name"
 
 // Ops a claim may be marked with while a process works on its container.
 const (

@@ -16,51 +16,9 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/crash"
-	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/common/volumes"
 )
-
-// Labels lepton sets that removal reads.
-const (
-	LabelNetwork    = "lepton/network"     // the container is on lepton's networks
-	LabelAutoRemove = "lepton/auto-remove" // run --rm: its anonymous volumes go with it
-)
-
-// Deps is what the lifecycle functions work on: a containerd client and
-// lepton's store for one namespace. Networks and Volumes may be nil for a
-// caller that never made any.
-type Deps struct {
-	Client    *containerd.Client
-	Names     *Names
-	Networks  *networks.Networks
-	Volumes   *volumes.Volumes
-	DataRoot  string
-	Namespace string
-}
-
-// Open gathers the Deps of namespace from the store s.
-func Open(c *containerd.Client, s *store.Store, dataRoot, namespace string) (*Deps, error) {
-	names, err := OpenNames(s, namespace)
-	if err != nil {
-		return nil, err
-	}
-	nets, err := networks.Open(s, namespace)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := volumes.Open(s, namespace)
-	if err != nil {
-		return nil, err
-	}
-	return &Deps{Client: c, Names: names, Networks: nets, Volumes: vs, DataRoot: dataRoot, Namespace: namespace}, nil
-}
-
-// Dir is container id's directory (see Dir).
-func (d *Deps) Dir(id string) string { return Dir(d.DataRoot, d.Namespace, id) }
-
-// DirsRoot is the directory holding every container's Dir.
-func (d *Deps) DirsRoot() string { return DirsRoot(d.DataRoot, d.Namespace) }
 
 // RemoveOptions say how far Remove may go.
 type RemoveOptions struct {
@@ -76,7 +34,7 @@ type RemoveOptions struct {
 // snapshot, network endpoints, directory, name claim and, if asked, its
 // anonymous volumes. A container already gone, or going (another remover
 // got there first), is success.
-func Remove(ctx context.Context, d *Deps, id string, o RemoveOptions) error {
+func (d *Containers) Remove(ctx context.Context, id string, o RemoveOptions) error {
 	if !o.Kill {
 		return remove(ctx, d, id, o)
 	}
@@ -116,8 +74,8 @@ func vanishing(err error) bool {
 	return false
 }
 
-func remove(ctx context.Context, d *Deps, id string, o RemoveOptions) error {
-	c := d.Client
+func remove(ctx context.Context, d *Containers, id string, o RemoveOptions) error {
+	c := d.client
 	ctr, err := c.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return nil
@@ -152,8 +110,8 @@ func remove(ctx context.Context, d *Deps, id string, o RemoveOptions) error {
 	}
 	crash.Point("rm-container-deleted")
 	forget(ctx, d, info, o.AnonVolumes)
-	if name := info.Labels[LabelName]; name != "" && d.Names != nil {
-		d.Names.Release(context.WithoutCancel(ctx), name, id)
+	if name := info.Labels[LabelName]; name != "" && d.names != nil {
+		d.names.Release(context.WithoutCancel(ctx), name, id)
 	}
 	return nil
 }
@@ -174,7 +132,7 @@ func deleteTask(ctx context.Context, ctr containerd.Container, info containers.C
 	}
 	if st != containerd.Stopped && st != containerd.Created {
 		if !kill {
-			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s", nameOf(info), st))
+			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s", NameOf(info), st))
 		}
 		if ch, err := task.Wait(ctx); err == nil {
 			task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
@@ -214,40 +172,33 @@ func taskStatus(ctx context.Context, ctr containerd.Container) (containerd.Task,
 
 // forget drops what lepton kept of a container containerd no longer has,
 // but its name claim, which the caller releases (it may hold its lock).
-func forget(ctx context.Context, d *Deps, info containers.Container, anonVolumes bool) {
+func forget(ctx context.Context, d *Containers, info containers.Container, anonVolumes bool) {
 	ctx = context.WithoutCancel(ctx)
 	id := info.ID
-	if info.Labels[LabelNetwork] != "" && d.Networks != nil {
+	if info.Labels[LabelNetwork] != "" && d.nets != nil {
 		// The poststop hook or the stopping lepton normally left already;
 		// this catches a task whose leaving never ran (a killed lepton).
-		d.Networks.Detach(ctx, id)
+		d.nets.Detach(ctx, id)
 	}
 	os.RemoveAll(d.Dir(id))
-	if (anonVolumes || info.Labels[LabelAutoRemove] == "true") && d.Volumes != nil {
-		users := volumes.ContainerUsers(d.Client)
+	if (anonVolumes || info.Labels[LabelAutoRemove] == "true") && d.vols != nil {
+		users := volumes.ContainerUsers(d.client)
 		for k := range info.Labels {
 			if vname, ok := strings.CutPrefix(k, volumes.UsedByLabel); ok {
-				if v, err := d.Volumes.Get(ctx, vname); err == nil && v.Anonymous {
-					d.Volumes.Remove(ctx, vname, users)
+				if v, err := d.vols.Get(ctx, vname); err == nil && v.Anonymous {
+					d.vols.Remove(ctx, vname, users)
 				}
 			}
 		}
 	}
 }
 
-func nameOf(info containers.Container) string {
-	if n := info.Labels[LabelName]; n != "" {
-		return n
-	}
-	return info.ID
-}
-
 // RemoveIfStopped removes container id only if, under its name's lock,
 // no lepton is at work on it and its task is stopped or absent and no
 // restart policy is about to bring it back. It never kills anything. It
 // reports false, with no error, for a container it left alone.
-func RemoveIfStopped(ctx context.Context, d *Deps, id string, anonVolumes bool) (removed bool, err error) {
-	c := d.Client
+func (d *Containers) RemoveIfStopped(ctx context.Context, id string, anonVolumes bool) (removed bool, err error) {
+	c := d.client
 	info, err := c.ContainerService().Get(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return false, nil
@@ -295,7 +246,7 @@ func RemoveIfStopped(ctx context.Context, d *Deps, id string, anonVolumes bool) 
 	if name == "" || store.ValidateKey(name) != nil {
 		return removed, decide(nil)
 	}
-	err = d.Names.Idle(ctx, name, id, decide)
+	err = d.names.Idle(ctx, name, id, decide)
 	if errdefs.IsFailedPrecondition(err) {
 		return false, nil // a lepton is creating or starting it
 	}

@@ -20,10 +20,17 @@
 // are made under the flock /run/lepton/network.lock, since other data roots
 // share the host.
 //
-// A container joins its networks from an OCI createRuntime hook and leaves
-// them from a poststop hook (lepton-network __hook up|down), so every start
-// of its task, including restarts made by containerd's restart monitor, gets
-// a network, and every end of one gives it back.
+// A container joins its networks between the creation and the start of
+// its task (Attach, from common/containers' Start) and leaves them when it
+// ends (Detach). A container with a restart policy, which containerd's
+// restart monitor starts with no lepton around, does both from OCI hooks
+// instead (lepton-network __hook up|down), so every start of its task gets
+// a network and every end of one gives it back.
+//
+// Concurrency: every change to a network's record (addresses, endpoints,
+// the peers' hosts files) happens under that record's lock, and creation
+// writes the record, marked as being created, before the bridge and rules
+// exist, so a killed create leaves a record that Check rolls back.
 package networks
 
 import (
@@ -44,6 +51,7 @@ import (
 
 	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/text"
 )
 
 // DefaultName is the network containers join unless told otherwise, as
@@ -430,7 +438,7 @@ func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
 			if err != nil || !n.Creating {
 				return n, err
 			}
-			return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such network: %s (it is being created, or its create was killed: lepton system check --repair)", ref))
+			return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such network: %s (it is being created, or its create was killed: lepton system check --repair)", text.Quote(ref)))
 		}
 		if !errdefs.IsNotFound(err) {
 			return nil, err
@@ -454,7 +462,7 @@ func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("network ID prefix %q matches %d networks: give more of it", ref, len(found)))
 		}
 	}
-	return nil, errdefs.ErrNotFound.WithMessage("no such network: " + ref)
+	return nil, errdefs.ErrNotFound.WithMessage("no such network: " + text.Quote(ref))
 }
 
 func isHex(s string) bool {
@@ -514,7 +522,7 @@ func (ns *Networks) update(ctx context.Context, name string, fn func(n *Network)
 	return ns.coll.Locked(ctx, name, func(r *store.Record) error {
 		b, err := r.Data()
 		if errdefs.IsNotFound(err) {
-			return errdefs.ErrNotFound.WithMessage("no such network: " + name)
+			return errdefs.ErrNotFound.WithMessage("no such network: " + text.Quote(name))
 		}
 		if err != nil {
 			return err

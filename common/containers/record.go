@@ -1,0 +1,158 @@
+//go:build !windows
+
+package containers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/runtime/restart"
+	"github.com/containerd/typeurl/v2"
+)
+
+// Labels lepton puts on its containerd containers. Everything else lepton
+// knows about a container is in its Config extension, so containerd alone
+// says what exists: a container removed with ctr is gone for lepton too.
+const (
+	LabelCommand     = "lepton/command"     // the command line, for ps without decoding the spec
+	LabelStartedAt   = "lepton/started-at"  // RFC 3339, set on each start
+	LabelExitCode    = "lepton/exit-code"   // of the last run, once its task is gone
+	LabelFinishedAt  = "lepton/finished-at" // RFC 3339
+	LabelStopSignal  = "lepton/stop-signal"
+	LabelStopTimeout = "lepton/stop-timeout" // seconds
+	LabelNetwork     = "lepton/network"      // the network of a container on one, which rm must leave
+	LabelAutoRemove  = "lepton/auto-remove"  // run --rm: removed at exit, with its anonymous volumes
+
+	extConfig     = "lepton/config"
+	configTypeURL = "lepton.dev/run/Config"
+)
+
+// Config is what a container was created with, in docker's terms; inspect
+// shows it as it is.
+type Config struct {
+	Name        string
+	Image       string // as given
+	Cmd         []string
+	Entrypoint  []string
+	Env         []string
+	Labels      map[string]string
+	WorkingDir  string
+	User        string
+	Hostname    string
+	Tty         bool
+	OpenStdin   bool
+	StopSignal  string
+	StopTimeout *int   `json:",omitempty"` // seconds; nil: 10
+	Pull        string `json:"-"`          // missing (the default), always or never
+	Platform    string `json:",omitempty"`
+	HostConfig  HostConfig
+}
+
+// HostConfig is the host side of Config, shaped like docker's.
+type HostConfig struct {
+	Binds           []string
+	Tmpfs           map[string]string
+	AutoRemove      bool
+	NetworkMode     string // a network's name, "none" or "host"
+	ReadonlyRootfs  bool
+	Privileged      bool
+	CapAdd          []string
+	CapDrop         []string
+	SecurityOpt     []string
+	RestartPolicy   RestartPolicy
+	ExtraHosts      []string                 // HOST:IP
+	DNS             []string                 `json:"Dns"`
+	PortBindings    map[string][]PortBinding `json:",omitempty"`
+	PublishAllPorts bool                     `json:",omitempty"`
+	Memory          int64                    // bytes
+	NanoCPUs        int64
+	PidsLimit       int64
+	Ulimits         []string
+}
+
+// PortBinding is one host side of a -p, as docker shows it.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string
+}
+
+// RestartPolicy is docker's --restart: Name is no, always, on-failure or
+// unless-stopped.
+type RestartPolicy struct {
+	Name              string
+	MaximumRetryCount int
+}
+
+// Restarts says whether containerd's restart monitor brings the container
+// back after its process ends.
+func (p RestartPolicy) Restarts() bool { return p.Name != "" && p.Name != "no" }
+
+// labels are the restart monitor's labels for the policy.
+func (p RestartPolicy) labels() map[string]string {
+	switch p.Name {
+	case "", "no":
+		return nil
+	case "on-failure":
+		v := "on-failure"
+		if p.MaximumRetryCount > 0 {
+			v += ":" + strconv.Itoa(p.MaximumRetryCount)
+		}
+		return map[string]string{restart.PolicyLabel: v}
+	default:
+		return map[string]string{restart.PolicyLabel: p.Name}
+	}
+}
+
+// rawAny carries Config as a containerd extension without registering a Go
+// type with typeurl: the value is plain JSON under lepton's own type URL.
+type rawAny struct {
+	url   string
+	value []byte
+}
+
+func (a *rawAny) GetTypeUrl() string { return a.url }
+func (a *rawAny) GetValue() []byte   { return a.value }
+
+func withConfig(cfg *Config) containerd.NewContainerOpts {
+	return func(_ context.Context, _ *containerd.Client, c *containers.Container) error {
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			return err
+		}
+		if c.Extensions == nil {
+			c.Extensions = map[string]typeurl.Any{}
+		}
+		c.Extensions[extConfig] = &rawAny{url: configTypeURL, value: b}
+		return nil
+	}
+}
+
+// ConfigOf reads the Config of a container lepton created; containers made
+// by other tools get one pieced together from containerd's own record.
+func ConfigOf(info containers.Container) *Config {
+	var cfg Config
+	if a, ok := info.Extensions[extConfig]; ok && a != nil {
+		if err := json.Unmarshal(a.GetValue(), &cfg); err == nil {
+			return &cfg
+		}
+	}
+	cfg.Name = info.Labels[LabelName]
+	if cfg.Name == "" {
+		cfg.Name = info.ID
+	}
+	cfg.Image = info.Image
+	cfg.Labels = info.Labels
+	return &cfg
+}
+
+// NewID is a fresh container ID: 64 hex digits, as docker's.
+func NewID() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

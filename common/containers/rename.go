@@ -1,0 +1,54 @@
+//go:build !windows
+
+package containers
+
+import (
+	"context"
+	"encoding/json"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/typeurl/v2"
+)
+
+// Rename gives container info the name newName. It claims the new name
+// first, then moves the container to it, then drops the old claim: a rename
+// killed part-way leaves the container under one of its names, never under
+// none. A name in use fails with ErrAlreadyExists.
+func (d *Containers) Rename(ctx context.Context, info containers.Container, newName string) error {
+	oldName := info.Labels[LabelName]
+	if newName == oldName {
+		return nil
+	}
+	if err := d.names.Take(ctx, d.client, newName, info.ID); err != nil {
+		return err
+	}
+	cfg := ConfigOf(info)
+	cfg.Name = newName
+	b, err := json.Marshal(cfg)
+	if err == nil {
+		var ctr containerd.Container
+		if ctr, err = d.client.LoadContainer(ctx, info.ID); err == nil {
+			err = ctr.Update(ctx, func(_ context.Context, _ *containerd.Client, cc *containers.Container) error {
+				if cc.Labels == nil {
+					cc.Labels = map[string]string{}
+				}
+				cc.Labels[LabelName] = newName
+				if cc.Extensions == nil {
+					cc.Extensions = map[string]typeurl.Any{}
+				}
+				cc.Extensions[extConfig] = &rawAny{url: configTypeURL, value: b}
+				return nil
+			})
+		}
+	}
+	if err != nil {
+		d.names.Release(context.WithoutCancel(ctx), newName, info.ID)
+		return err
+	}
+	d.names.Done(ctx, newName, info.ID)
+	if oldName != "" {
+		return d.names.Release(ctx, oldName, info.ID)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+//go:build !windows
+
+package containers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/runtime/restart"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/crash"
+	"github.com/lepton-project/lepton/common/store"
+)
+
+// StartOption changes how Start wires the container's process.
+type StartOption func(*startOptions)
+
+type startOptions struct{ io cio.Creator }
+
+// WithIO gives the process these streams (for an attached run: see cio)
+// instead of the container's log. The caller then keeps the log, if any.
+func WithIO(io cio.Creator) StartOption { return func(o *startOptions) { o.io = io } }
+
+// CommandError is a start that failed because the container's command
+// cannot run; Code is docker's exit code for it: 127 when it does not
+// exist, 126 when it cannot be executed.
+type CommandError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CommandError) Error() string {
+	if e.Code == 127 {
+		return "cannot start the container's command: " + e.Reason
+	}
+	return "cannot run the container's command: " + e.Reason
+}
+
+// Start starts ctr's process with its output going to its log, joins it to
+// its networks and returns its task with a channel that delivers its
+// exit; the caller then calls Exited with what it delivers (Stop, Kill
+// and Remove clean up after a task nobody waited for). Starting a
+// container that runs fails with ErrFailedPrecondition.
+func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts ...StartOption) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	var o startOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := ConfigOf(info)
+	if old, err := ctr.Task(ctx, nil); err == nil {
+		st, err := old.Status(ctx)
+		if err == nil && st.Status != containerd.Stopped {
+			return nil, nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already %s", cfg.Name, st.Status))
+		}
+		if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
+		}
+		d.leaveNetworks(ctx, ctr.ID(), cfg)
+	}
+	// While this start is at work, prune and system check leave the
+	// container alone; they wait on the same name lock.
+	if store.ValidateKey(cfg.Name) == nil {
+		if err := d.names.Begin(ctx, cfg.Name, ctr.ID(), OpStart); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, err
+		}
+		defer d.names.Done(context.WithoutCancel(ctx), cfg.Name, ctr.ID())
+	}
+	self, err := d.loggerPath()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := d.Dir(ctr.ID())
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	if o.io == nil {
+		o.io = logIO(&logURI{self: self, dir: dir}, cfg.Tty)
+	}
+	task, err := ctr.NewTask(ctx, o.io)
+	if err != nil {
+		return nil, nil, StartError(err)
+	}
+	crash.Point("start-task-created")
+	statusC, err := task.Wait(ctx)
+	if err != nil {
+		task.Delete(ctx)
+		return nil, nil, err
+	}
+	if err := d.joinNetworks(ctx, ctr.ID(), cfg, task.Pid()); err != nil {
+		task.Delete(ctx, containerd.WithProcessKill)
+		return nil, nil, err
+	}
+	crash.Point("start-joined")
+	if err := task.Start(ctx); err != nil {
+		task.Delete(ctx, containerd.WithProcessKill)
+		d.leaveNetworks(ctx, ctr.ID(), cfg)
+		return nil, nil, StartError(err)
+	}
+	crash.Point("start-started")
+	labels := map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	if cfg.HostConfig.RestartPolicy.Restarts() {
+		labels[restart.StatusLabel] = "running"
+		labels[restart.LogURILabel] = (&logURI{self: self, dir: dir}).String()
+	}
+	if _, err := ctr.SetLabels(ctx, labels); err != nil {
+		return nil, nil, err
+	}
+	return task, statusC, nil
+}
+
+// StartError is err, from starting a container's or an exec's process,
+// as a *CommandError when runc says the command itself could not be run.
+// Only runc's exec of the command says anything
+// about the command: a missing file of lepton's (a bind-mounted
+// /etc/hosts that a racing prune removed) is lepton's failure.
+func StartError(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "exec: ")
+	if i < 0 {
+		return err
+	}
+	reason := msg[i:]
+	code := 0
+	switch {
+	case strings.Contains(reason, "executable file not found"), strings.Contains(reason, "no such file or directory"):
+		code = 127
+	case strings.Contains(reason, "permission denied"), strings.Contains(reason, "is a directory"):
+		code = 126
+	default:
+		return err
+	}
+	tail := msg[strings.LastIndex(msg, "exec: ")+len("exec: "):]
+	return &CommandError{Code: code, Reason: strings.TrimSuffix(strings.TrimSpace(tail), ": unknown")}
+}
+
+// Exited records a task's exit on its container (so ps and inspect show
+// it after the task is gone, and after a containerd restart), deletes the
+// task, which ends its output, and frees what it held on its networks.
+func (d *Containers) Exited(ctx context.Context, ctr containerd.Container, task containerd.Task, st containerd.ExitStatus) {
+	ctx = context.WithoutCancel(ctx)
+	ctr.SetLabels(ctx, map[string]string{
+		LabelExitCode:   strconv.Itoa(int(st.ExitCode())),
+		LabelFinishedAt: st.ExitTime().UTC().Format(time.RFC3339Nano),
+	})
+	task.Delete(ctx)
+	if info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata); err == nil {
+		d.leaveNetworks(ctx, ctr.ID(), ConfigOf(info))
+	}
+}
+
+// joinNetworks plugs a created task into its networks, unless runc's hooks
+// do (restart policies: the restart monitor starts it with no lepton
+// around).
+func (d *Containers) joinNetworks(ctx context.Context, id string, cfg *Config, pid uint32) error {
+	if !onNetwork(cfg) || cfg.HostConfig.RestartPolicy.Restarts() {
+		return nil
+	}
+	return d.nets.Attach(ctx, id, int(pid), d.Dir(id))
+}
+
+// leaveNetworks frees what a container's ended task held on its networks.
+// Leaving twice, or a network never joined, is fine; a failure leaves an
+// endpoint that the next join on the network, or system check, sweeps.
+func (d *Containers) leaveNetworks(ctx context.Context, id string, cfg *Config) error {
+	if !onNetwork(cfg) {
+		return nil
+	}
+	if err := d.nets.Detach(context.WithoutCancel(ctx), id); err != nil {
+		return fmt.Errorf("leave networks of %s: %w", short(id), err)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+//go:build !windows
+
+package main
+
+import (
+	"context"
+
+	"github.com/containerd/errdefs"
+	flags "github.com/jessevdk/go-flags"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
+)
+
+// anyContainer says whether one of inspect's targets is a container. When
+// it cannot tell (no containerd, bad options) it says yes, so that
+// container inspect reports the trouble.
+func anyContainer(ctx context.Context, env *cli.Env, globals, args []string) bool {
+	var g cli.Globals
+	if _, err := flags.NewParser(&g, flags.None).ParseArgs(globals); err != nil {
+		return true
+	}
+	g.Resolve(env)
+	targets := inspectTargets(args)
+	if len(targets) == 0 {
+		return true // container inspect's usage error
+	}
+	for _, t := range targets {
+		if t == "-" {
+			return true
+		}
+	}
+	c, err := g.Client(ctx)
+	if err != nil {
+		return true
+	}
+	defer c.Close()
+	s, err := g.Store(ctx)
+	if err != nil {
+		return true
+	}
+	cs, err := containers.Open(c, s, containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot))
+	if err != nil {
+		return true
+	}
+	for _, t := range targets {
+		if _, err := cs.Resolve(ctx, t); !errdefs.IsNotFound(err) {
+			return true
+		}
+	}
+	return false
+}
