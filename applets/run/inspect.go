@@ -61,17 +61,18 @@ type inspectMount struct {
 }
 
 type inspectConfig struct {
-	Hostname   string
-	User       string
-	Tty        bool
-	OpenStdin  bool
-	Env        []string
-	Cmd        []string
-	Image      string
-	WorkingDir string
-	Entrypoint []string
-	Labels     map[string]string
-	StopSignal string `json:",omitempty"`
+	Hostname    string
+	User        string
+	Tty         bool
+	OpenStdin   bool
+	Env         []string
+	Cmd         []string
+	Image       string
+	WorkingDir  string
+	Entrypoint  []string
+	Labels      map[string]string
+	StopSignal  string `json:",omitempty"`
+	StopTimeout *int   `json:",omitempty"`
 }
 
 const zeroTime = "0001-01-01T00:00:00Z"
@@ -120,7 +121,7 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 		},
 		Config: inspectConfig{
 			Hostname: spec.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Cmd: cfg.Cmd,
-			Image: cfg.Image, WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, StopSignal: cfg.StopSignal,
+			Image: cfg.Image, WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
 			Labels: map[string]string{},
 		},
 	}
