@@ -1,4 +1,8 @@
-// Package ctrd connects lepton to containerd.
+// Package ctrd connects lepton to containerd: one place that checks the
+// socket before dialling, so a daemon that is not running is one clear
+// error (of class ErrUnavailable) rather than a gRPC timeout, and that
+// bounds the dial. The client it returns is containerd's own, safe for
+// concurrent use; the namespace travels as the client's default.
 package ctrd
 
 import (

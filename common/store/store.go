@@ -1,5 +1,5 @@
-// Package store keeps lepton's own state (names, volumes, and later network
-// membership and logs) on the local filesystem so that any number of lepton
+// Package store keeps lepton's own state (container names, volumes,
+// networks and their endpoints, image summaries) on the local filesystem so that any number of lepton
 // processes can read and change it at once, and a process killed at any
 // instant leaves nothing half-written and no lock held.
 //
