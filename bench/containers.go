@@ -177,6 +177,12 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		}
 	}
 	fmt.Printf("%-44s %10.2fx\n", "  per-name locks / one lock", float64(medians["par:lepton (per-name locks)"])/float64(medians["par:one lock for the whole command"]))
+
+	// rm -f of 100 stopped containers in one command, beside ctr
+	// containers rm of 100: each made the way its own tool makes them.
+	if err := benchRm(ctr, lep, must, env, img0, max(runs/3, 3), medians); err != nil {
+		return err
+	}
 	fmt.Println()
 	return benchImages(ctx, c, env, ctr, lep, runs, nil)
 }
@@ -285,4 +291,57 @@ func cleanNamespace(ctx context.Context, c *containerd.Client) {
 		is.Delete(ctx, i.Name)
 	}
 	c.NamespaceService().Delete(ctx, benchNS)
+}
+
+// benchRm times removing 100 created containers in one command: ctr
+// containers rm, and lepton rm -f of containers lepton created (on the
+// default network, so each has a directory, a name claim and a network
+// plan to drop as well).
+func benchRm(ctr func(...string) []string, lep func(string, ...string) []string, must func([]string) error, env []string, img string, rounds int, medians map[string]time.Duration) error {
+	const n = 100
+	fill := func(argv func(i int) []string) error {
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var firstErr error
+		for i := range n {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := must(argv(i)); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return firstErr
+	}
+	base, name := fmt.Sprintf("ctr containers rm (%d)", n), fmt.Sprintf("lepton rm -f (%d)", n)
+	var bs, ls []time.Duration
+	for range rounds {
+		if err := fill(func(i int) []string { return ctr("containers", "create", img, fmt.Sprint("rmc", i), "true") }); err != nil {
+			return err
+		}
+		b, err := timeRuns(append(ctr("containers", "rm"), names("rmc", n)...), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", base, err)
+		}
+		if err := fill(func(i int) []string {
+			return lep("lepton-container", "create", "--name", fmt.Sprint("rml", i), img, "true")
+		}); err != nil {
+			return err
+		}
+		l, err := timeRuns(append(lep("lepton-container", "rm", "-f"), names("rml", n)...), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		bs, ls = append(bs, b...), append(ls, l...)
+	}
+	sortDurations(bs)
+	sortDurations(ls)
+	report(base, bs, medians, "")
+	report(name, ls, medians, base)
+	return nil
 }
