@@ -9,7 +9,6 @@ import (
 	flags "github.com/jessevdk/go-flags"
 
 	"github.com/lepton-project/lepton/common/cli"
-	"github.com/lepton-project/lepton/common/containers"
 )
 
 // anyContainer says whether one of inspect's targets is a container. When
@@ -30,19 +29,11 @@ func anyContainer(ctx context.Context, env *cli.Env, globals, args []string) boo
 			return true
 		}
 	}
-	c, err := g.Client(ctx)
+	cs, err := g.Containers(ctx)
 	if err != nil {
 		return true
 	}
-	defer c.Close()
-	s, err := g.Store(ctx)
-	if err != nil {
-		return true
-	}
-	cs, err := containers.Open(c, s, containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot))
-	if err != nil {
-		return true
-	}
+	defer cs.Client().Close()
 	for _, t := range targets {
 		if _, err := cs.Resolve(ctx, t); !errdefs.IsNotFound(err) {
 			return true

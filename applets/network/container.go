@@ -6,26 +6,17 @@ import (
 	"context"
 
 	containerd "github.com/containerd/containerd/v2/client"
-
-	"github.com/lepton-project/lepton/common/containers"
 )
 
 // container finds a container with lepton's one resolver (name, ID or
 // unique ID prefix), and the PID of its task if it runs (0 if not).
 func (a *app) container(ctx context.Context, ref string) (string, int, error) {
-	client, err := a.g.Client(ctx)
+	cs, err := a.g.Containers(ctx)
 	if err != nil {
 		return "", 0, err
 	}
+	client := cs.Client()
 	defer client.Close()
-	s, err := a.g.Store(ctx)
-	if err != nil {
-		return "", 0, err
-	}
-	cs, err := containers.Open(client, s, containers.WithNamespace(a.g.Namespace), containers.WithDataRoot(a.g.DataRoot))
-	if err != nil {
-		return "", 0, err
-	}
 	info, err := cs.Resolve(ctx, ref)
 	if err != nil {
 		return "", 0, err

@@ -149,27 +149,11 @@ func (a *app) client(ctx context.Context) (*containerd.Client, error) {
 // open connects to containerd and opens the container lifecycle of the
 // namespace; closing its Client is the caller's.
 func (a *app) open(ctx context.Context) (*containers.Containers, error) {
-	c, err := a.client(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := a.g.Store(ctx)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
 	self, err := a.self()
 	if err != nil {
-		c.Close()
 		return nil, err
 	}
-	cs, err := containers.Open(c, s, containers.WithNamespace(a.g.Namespace), containers.WithDataRoot(a.g.DataRoot),
-		containers.WithLogger(self), containers.WithRegistry(a.g.Registry()), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr)))
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return cs, nil
+	return a.g.Containers(ctx, containers.WithLogger(self), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr)))
 }
 
 // self is the lepton binary the shim runs as the logging binary. The test

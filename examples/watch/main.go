@@ -58,19 +58,12 @@ func main() {
 func watch(ctx context.Context, count int, ready string) error {
 	var g cli.Globals
 	g.Resolve(&cli.Env{Getenv: os.Getenv})
-	c, err := g.Client(ctx)
+	cs, err := g.Containers(ctx)
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
 	defer c.Close()
-	s, err := g.Store(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := containers.Open(c, s, containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot))
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ns := fmt.Sprintf("namespace==%q,", g.Namespace)

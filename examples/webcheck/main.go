@@ -48,26 +48,20 @@ func run(ctx context.Context, image string, port int) error {
 	// lepton's global options, from the environment as lepton reads them.
 	var g cli.Globals
 	g.Resolve(&cli.Env{Getenv: os.Getenv})
-	c, err := g.Client(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	s, err := g.Store(ctx)
-	if err != nil {
-		return err
-	}
 	// The shim runs lepton to keep the container's log.
 	self := os.Getenv("LEPTON_SELF")
 	if self == "" {
+		var err error
 		if self, err = exec.LookPath("lepton"); err != nil {
 			return fmt.Errorf("webcheck needs lepton installed to keep the container's log: %w", err)
 		}
 	}
-	cs, err := containers.Open(c, s, containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot), containers.WithLogger(self))
+	cs, err := g.Containers(ctx, containers.WithLogger(self))
 	if err != nil {
 		return err
 	}
+	c := cs.Client()
+	defer c.Close()
 	ports, err := networks.ParsePublish(fmt.Sprintf("127.0.0.1:%d:80", port))
 	if err != nil {
 		return err
