@@ -105,7 +105,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	if err := p.Start(ctx); err != nil {
-		return failedStart(ctx, cs, "", containers.StartError(err))
+		return commandFailure(containers.StartError(err))
 	}
 	if e.Detach {
 		return nil

@@ -82,8 +82,9 @@ func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	var items []inspectItem
+	var idx netIndex // read once, and only if a running container is on a network
 	err := a.forEach(ctx, append(ic.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
-		it, err := a.inspect(ctx, cs, info)
+		it, err := a.inspect(ctx, cs, info, &idx)
 		if err != nil {
 			return "", err
 		}
@@ -93,7 +94,7 @@ func (ic *inspectCmd) run(ctx context.Context, a *app, rest []string) error {
 	return cli.PrintInspect(a.env.Stdout, ic.Format, items, err)
 }
 
-func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.Container) (inspectItem, error) {
+func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.Container, idx *netIndex) (inspectItem, error) {
 	c := cs.Client()
 	cfg := containers.ConfigOf(info)
 	var spec specs.Spec
@@ -125,9 +126,8 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 			Labels: map[string]string{},
 		},
 	}
-	var idx netIndex
-	if it.State.Running && info.Labels[containers.LabelNetwork] != "" {
-		idx = a.netIndex(ctx)
+	if *idx == nil && it.State.Running && info.Labels[containers.LabelNetwork] != "" {
+		*idx = readNetIndex(ctx, cs.Networks())
 	}
 	it.NetworkSettings = idx.settings(info.ID, cfg.HostConfig.PortBindings)
 	if t := info.Labels[containers.LabelStartedAt]; t != "" {

@@ -23,12 +23,8 @@ type netAt struct {
 	ep  *networks.Endpoint
 }
 
-func (a *app) netIndex(ctx context.Context) netIndex {
+func readNetIndex(ctx context.Context, nets *networks.Networks) netIndex {
 	idx := netIndex{}
-	nets, err := a.openNetworks(ctx)
-	if err != nil {
-		return idx
-	}
 	all, err := nets.List(ctx)
 	if err != nil {
 		return idx

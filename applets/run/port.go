@@ -39,7 +39,7 @@ func (p *portCmd) run(ctx context.Context, a *app, rest []string) error {
 		proto = "tcp"
 	}
 	found := false
-	for _, pt := range a.netIndex(ctx).ports(info.ID) {
+	for _, pt := range readNetIndex(ctx, cs.Networks()).ports(info.ID) {
 		hostIP := pt.HostIP
 		if hostIP == "" {
 			hostIP = "0.0.0.0"

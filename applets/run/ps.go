@@ -138,7 +138,10 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 			it.Networks = mode
 			if st.status == "running" || st.status == "paused" {
 				if idx == nil {
-					idx = a.netIndex(ctx)
+					idx = netIndex{}
+					if nets, err := a.openNetworks(ctx); err == nil {
+						idx = readNetIndex(ctx, nets)
+					}
 				}
 				it.Ports = idx.portsText(info.ID)
 				if names := idx.networkNames(info.ID); names != "" {

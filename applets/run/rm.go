@@ -20,13 +20,8 @@ type rmCmd struct {
 	Args    targetArgs `positional-args:"yes"`
 }
 
-// rmParallel is how many containers rm removes at once, as docker's CLI
-// does: each removal waits mostly on containerd and the shim, so a few at
-// once make rm -f of many containers about as fast as ctr's.
-const rmParallel = 8
-
 func (r *rmCmd) run(ctx context.Context, a *app, rest []string) error {
-	return a.forEach(ctx, append(r.Args.Containers, rest...), rmParallel, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(r.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		if !r.Force {
 			if running, err := cs.Running(ctx, info.ID); err != nil {
 				return "", err

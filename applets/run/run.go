@@ -15,6 +15,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -78,7 +79,7 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	if r.Detach {
 		if _, _, err := cs.Start(ctx, ctr); err != nil {
-			return failedRun(ctx, cs, ctr.ID(), err)
+			return failedRun(ctx, cs, ctr.ID(), p.HostConfig.AutoRemove, err)
 		}
 		fmt.Fprintln(a.env.Stdout, ctr.ID())
 		return nil
@@ -109,19 +110,19 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 		}
 		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir)
 		if err != nil {
-			return failedRun(ctx, cs, ctr.ID(), err)
+			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
 		defer at.close()
 		task, statusC, err := cs.Start(ctx, ctr, containers.WithIO(at.creator))
 		if err != nil {
-			return failedRun(ctx, cs, ctr.ID(), err)
+			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
 		at.started(ctx, task)
 		return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, nil)
 	}
 	task, statusC, err := cs.Start(ctx, ctr)
 	if err != nil {
-		return failedRun(ctx, cs, ctr.ID(), err)
+		return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 	}
 	return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, func(done <-chan struct{}) error {
 		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done, 5*time.Second)
@@ -170,15 +171,10 @@ func (a *app) waitAttached(ctx context.Context, cs *containers.Containers, ctr c
 	return nil
 }
 
-// failedStart removes a container whose process could not be started if
-// it was to be removed anyway, and gives docker's exit codes: 127 when the
-// command does not exist, 126 when it cannot be run.
-func failedStart(ctx context.Context, cs *containers.Containers, id string, err error) error {
-	if id != "" {
-		if info, ierr := cs.Client().ContainerService().Get(ctx, id); ierr == nil && info.Labels[containers.LabelAutoRemove] == "true" {
-			cs.Remove(context.WithoutCancel(ctx), id, containers.RemoveOptions{Kill: true, AnonVolumes: true})
-		}
-	}
+// commandFailure gives docker's exit codes to a start that failed because
+// of the container's command: 127 when it does not exist, 126 when it
+// cannot be run.
+func commandFailure(err error) error {
 	var ce *containers.CommandError
 	if errors.As(err, &ce) {
 		return &cli.ExitError{Code: ce.Code, Err: ce}
@@ -186,14 +182,24 @@ func failedStart(ctx context.Context, cs *containers.Containers, id string, err 
 	return err
 }
 
+// failedStart removes a container whose process could not be started if
+// it was to be removed anyway (--rm).
+func failedStart(ctx context.Context, cs *containers.Containers, info ctrs.Container, err error) error {
+	if info.Labels[containers.LabelAutoRemove] == "true" {
+		cs.Remove(context.WithoutCancel(ctx), info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: true})
+	}
+	return commandFailure(err)
+}
+
 // failedRun is failedStart for run: a container whose start failed for
 // lepton's own reasons (a host port taken meanwhile, a network gone) was
 // never shown to anyone and is removed, so it holds no name. As with
-// docker, one whose command cannot be run (126, 127) stays, Created.
-func failedRun(ctx context.Context, cs *containers.Containers, id string, err error) error {
-	err = failedStart(ctx, cs, id, err)
+// docker, one whose command cannot be run (126, 127) stays, Created,
+// unless it was to be removed anyway.
+func failedRun(ctx context.Context, cs *containers.Containers, id string, autoRemove bool, err error) error {
+	err = commandFailure(err)
 	var ee *cli.ExitError
-	if !errors.As(err, &ee) {
+	if autoRemove || !errors.As(err, &ee) {
 		cs.Remove(context.WithoutCancel(ctx), id, containers.RemoveOptions{Kill: true, AnonVolumes: true})
 	}
 	return err

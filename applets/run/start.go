@@ -7,6 +7,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	ctrs "github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
@@ -19,15 +20,17 @@ type startCmd struct {
 
 func (s *startCmd) run(ctx context.Context, a *app, rest []string) error {
 	return a.forEach(ctx, append(s.Args.Containers, rest...), 1, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
-		if st, err := cs.Status(ctx, info.ID); err == nil && st == containerd.Running {
-			return ref, nil // docker: starting a running container is not an error
-		}
 		ctr, err := cs.Client().LoadContainer(ctx, info.ID)
 		if err != nil {
 			return "", err
 		}
 		if _, _, err := cs.Start(ctx, ctr); err != nil {
-			return "", failedStart(ctx, cs, info.ID, err)
+			if errdefs.IsFailedPrecondition(err) {
+				if st, serr := cs.Status(ctx, info.ID); serr == nil && st == containerd.Running {
+					return ref, nil // docker: starting a running container is not an error
+				}
+			}
+			return "", failedStart(ctx, cs, info, err)
 		}
 		return ref, nil
 	})

@@ -20,10 +20,6 @@ type stopCmd struct {
 	Args   targetArgs `positional-args:"yes"`
 }
 
-// stopParallel is how many containers stop and restart work on at once:
-// each mostly waits for its container to exit.
-const stopParallel = 8
-
 func (s *stopCmd) run(ctx context.Context, a *app, rest []string) error {
 	if s.Signal != "" {
 		if _, err := parseSignal(s.Signal); err != nil {
@@ -31,7 +27,7 @@ func (s *stopCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 	}
 	o := containers.StopOptions{Signal: s.Signal, Timeout: seconds(s.Time)}
-	return a.forEach(ctx, append(s.Args.Containers, rest...), stopParallel, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(s.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		return ref, cs.Stop(ctx, info, o)
 	})
 }
@@ -54,7 +50,7 @@ type restartCmd struct {
 
 func (r *restartCmd) run(ctx context.Context, a *app, rest []string) error {
 	o := containers.StopOptions{Timeout: seconds(r.Time)}
-	return a.forEach(ctx, append(r.Args.Containers, rest...), stopParallel, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(r.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		if err := cs.Stop(ctx, info, o); err != nil {
 			return "", err
 		}
@@ -63,7 +59,7 @@ func (r *restartCmd) run(ctx context.Context, a *app, rest []string) error {
 			return "", err
 		}
 		if _, _, err := cs.Start(ctx, ctr); err != nil {
-			return "", failedStart(ctx, cs, info.ID, err)
+			return "", failedStart(ctx, cs, info, err)
 		}
 		return ref, nil
 	})
@@ -80,7 +76,7 @@ func (k *killCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	return a.forEach(ctx, append(k.Args.Containers, rest...), stopParallel, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
+	return a.forEach(ctx, append(k.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		return ref, cs.Kill(ctx, info, sig)
 	})
 }

@@ -58,10 +58,13 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		return nil, nil, err
 	}
 	cfg := ConfigOf(info)
-	if old, err := ctr.Task(ctx, nil); err == nil {
-		st, err := old.Status(ctx)
-		if err == nil && st.Status != containerd.Stopped {
-			return nil, nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already %s", cfg.Name, st.Status))
+	old, st, err := taskStatus(ctx, ctr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if old != nil {
+		if st != containerd.Stopped {
+			return nil, nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already %s", cfg.Name, st))
 		}
 		if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
