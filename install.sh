@@ -16,6 +16,7 @@ set -euo pipefail
 
 CONTAINERD_VERSION=v2.4.2 # containerd, its runc shim and ctr
 RUNC_VERSION=v1.5.2
+BUILDKIT_VERSION=v0.34.2 # buildkitd; internal/buildkitd/go.mod pins the same
 
 prefix=/usr/local
 daemons=1
@@ -129,6 +130,22 @@ if ! at_least "$have" "$RUNC_VERSION" || ! runc --version 2>/dev/null | grep -q 
 	say "installed runc $RUNC_VERSION in $bindir"
 else
 	say "runc $have already installed"
+fi
+
+begin "install buildkitd $BUILDKIT_VERSION"
+# lepton starts buildkitd itself at the first build (one per containerd
+# namespace); here it is only built. The wrapper module pins it, since
+# buildkit's go.mod has exclude directives "go install ...@version" refuses.
+have=$(command -v buildkitd >/dev/null && version_of buildkitd || true)
+if [ "$have" != "$BUILDKIT_VERSION" ]; then
+	say "building buildkitd $BUILDKIT_VERSION (have: ${have:-none}); this takes a few minutes"
+	(cd "$src/internal/buildkitd" && CGO_ENABLED=0 go build -trimpath \
+		-ldflags "-s -w -X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION" \
+		-o "$bindir/buildkitd.new" github.com/moby/buildkit/cmd/buildkitd)
+	mv -f "$bindir/buildkitd.new" "$bindir/buildkitd"
+	say "installed buildkitd $BUILDKIT_VERSION in $bindir"
+else
+	say "buildkitd $have already installed"
 fi
 
 begin "write /etc/containerd/config.toml"
