@@ -116,6 +116,11 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 		return inspectAny(ctx, env, globals, args[1:])
 	}
 	c, ok := commands[args[0]]
+	if len(args) > 1 {
+		if c2, ok2 := commands[args[0]+" "+args[1]]; ok2 {
+			c, ok, args = c2, true, args[1:]
+		}
+	}
 	if !ok {
 		fmt.Fprintf(env.Stderr, "%s: unknown command %q; the commands are: %s\n", env.Name, args[0], strings.Join(commandNames(), ", "))
 		return cli.ExitUsage
@@ -149,8 +154,8 @@ func appletNames() []string {
 func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
-		if strings.HasPrefix(n, "_") {
-			continue // internal, e.g. the shim's logging binary
+		if strings.HasPrefix(n, "_") || strings.Contains(n, " ") {
+			continue // internal (the shim's logging binary), or a subcommand of another word
 		}
 		names = append(names, n)
 	}

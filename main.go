@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 
+	"github.com/lepton-project/lepton/applets/build"
 	"github.com/lepton-project/lepton/applets/image"
 	"github.com/lepton-project/lepton/applets/network"
 	"github.com/lepton-project/lepton/applets/run"
@@ -25,6 +26,7 @@ func main() {
 // applets maps every name lepton answers to as argv[0] to its entry point.
 // Keep it sorted; install.sh links exactly these names (lepton --list-applets).
 var applets = map[string]cli.Applet{
+	"lepton-build":     {Main: build.Main, Parser: build.Parser},
 	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
 	"lepton-image":     {Main: image.Main, Parser: image.Parser},
 	"lepton-network":   {Main: network.Main, Parser: network.Parser},
@@ -35,44 +37,49 @@ var applets = map[string]cli.Applet{
 
 // commands maps the first argument of "lepton <command>" (and of a docker
 // symlink) to an applet and the arguments that go before the user's own.
+// A two-word key ("image build") is docker's word for a command another
+// applet serves, and wins over its first word.
 var commands = map[string]struct {
 	applet string
 	prefix []string
 }{
-	"__log":     {"lepton-container", []string{"__log"}}, // the shim's logging binary
-	"attach":    {"lepton-container", []string{"attach"}},
-	"container": {"lepton-container", nil},
-	"cp":        {"lepton-container", []string{"cp"}},
-	"create":    {"lepton-container", []string{"create"}},
-	"exec":      {"lepton-container", []string{"exec"}},
-	"history":   {"lepton-image", []string{"history"}},
-	"image":     {"lepton-image", nil},
-	"images":    {"lepton-image", []string{"ls"}},
-	"inspect":   {"lepton-container", []string{"inspect"}},
-	"kill":      {"lepton-container", []string{"kill"}},
-	"load":      {"lepton-image", []string{"load"}},
-	"login":     {"lepton-image", []string{"login"}},
-	"logout":    {"lepton-image", []string{"logout"}},
-	"logs":      {"lepton-container", []string{"logs"}},
-	"network":   {"lepton-network", nil},
-	"pause":     {"lepton-container", []string{"pause"}},
-	"port":      {"lepton-container", []string{"port"}},
-	"ps":        {"lepton-container", []string{"ps"}},
-	"pull":      {"lepton-image", []string{"pull"}},
-	"push":      {"lepton-image", []string{"push"}},
-	"rename":    {"lepton-container", []string{"rename"}},
-	"restart":   {"lepton-container", []string{"restart"}},
-	"rm":        {"lepton-container", []string{"rm"}},
-	"rmi":       {"lepton-image", []string{"rm"}},
-	"run":       {"lepton-run", nil},
-	"save":      {"lepton-image", []string{"save"}},
-	"start":     {"lepton-container", []string{"start"}},
-	"stats":     {"lepton-container", []string{"stats"}},
-	"stop":      {"lepton-container", []string{"stop"}},
-	"system":    {"lepton-system", nil},
-	"tag":       {"lepton-image", []string{"tag"}},
-	"top":       {"lepton-container", []string{"top"}},
-	"unpause":   {"lepton-container", []string{"unpause"}},
-	"volume":    {"lepton-volume", nil},
-	"wait":      {"lepton-container", []string{"wait"}},
+	"__log":       {"lepton-container", []string{"__log"}}, // the shim's logging binary
+	"attach":      {"lepton-container", []string{"attach"}},
+	"build":       {"lepton-build", []string{"build"}},
+	"builder":     {"lepton-build", nil},
+	"container":   {"lepton-container", nil},
+	"cp":          {"lepton-container", []string{"cp"}},
+	"create":      {"lepton-container", []string{"create"}},
+	"exec":        {"lepton-container", []string{"exec"}},
+	"history":     {"lepton-image", []string{"history"}},
+	"image":       {"lepton-image", nil},
+	"image build": {"lepton-build", []string{"build"}},
+	"images":      {"lepton-image", []string{"ls"}},
+	"inspect":     {"lepton-container", []string{"inspect"}},
+	"kill":        {"lepton-container", []string{"kill"}},
+	"load":        {"lepton-image", []string{"load"}},
+	"login":       {"lepton-image", []string{"login"}},
+	"logout":      {"lepton-image", []string{"logout"}},
+	"logs":        {"lepton-container", []string{"logs"}},
+	"network":     {"lepton-network", nil},
+	"pause":       {"lepton-container", []string{"pause"}},
+	"port":        {"lepton-container", []string{"port"}},
+	"ps":          {"lepton-container", []string{"ps"}},
+	"pull":        {"lepton-image", []string{"pull"}},
+	"push":        {"lepton-image", []string{"push"}},
+	"rename":      {"lepton-container", []string{"rename"}},
+	"restart":     {"lepton-container", []string{"restart"}},
+	"rm":          {"lepton-container", []string{"rm"}},
+	"rmi":         {"lepton-image", []string{"rm"}},
+	"run":         {"lepton-run", nil},
+	"save":        {"lepton-image", []string{"save"}},
+	"start":       {"lepton-container", []string{"start"}},
+	"stats":       {"lepton-container", []string{"stats"}},
+	"stop":        {"lepton-container", []string{"stop"}},
+	"system":      {"lepton-system", nil},
+	"tag":         {"lepton-image", []string{"tag"}},
+	"top":         {"lepton-container", []string{"top"}},
+	"unpause":     {"lepton-container", []string{"unpause"}},
+	"volume":      {"lepton-volume", nil},
+	"wait":        {"lepton-container", []string{"wait"}},
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/vishvananda/netlink"
 
+	"github.com/lepton-project/lepton/common/build"
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/store"
@@ -101,6 +102,10 @@ func TestScripts(t *testing.T) {
 					addr := w.address
 					home := filepath.Join(work, "lepton")
 					e.Defer(func() {
+						// The buildkitd a build started for this script
+						// first: its leases are in the namespace.
+						build.Stop(build.DaemonOptions{Containerd: addr, Namespace: ns, DataRoot: home})
+						unmountUnder(home)
 						cleanNamespace(addr, ns)
 						cleanNetworks(home, ns) // bridges and rules are the host's, not $WORK's
 					})
