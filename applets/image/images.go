@@ -10,49 +10,16 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
-	"github.com/containerd/errdefs"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
 )
 
-// find returns the image records ref names: a name (short or full), a
-// name@digest, or an ID (the target digest, whole or a unique prefix; an
-// ID names every tag of that image).
+// find returns the image records ref names: see registry.Find.
 func find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image, error) {
-	is := c.ImageService()
-	if name, err := registry.Normalize(ref); err == nil {
-		if img, err := is.Get(ctx, name); err == nil {
-			return []images.Image{img}, nil
-		}
-	}
-	if img, err := is.Get(ctx, ref); err == nil {
-		return []images.Image{img}, nil
-	}
-	id := strings.TrimPrefix(ref, "sha256:")
-	if len(id) >= 4 && cli.IsHex(id) {
-		all, err := is.List(ctx)
-		if err != nil {
-			return nil, err
-		}
-		var out []images.Image
-		var target string
-		for _, img := range all {
-			if strings.HasPrefix(img.Target.Digest.Encoded(), id) {
-				if target != "" && target != img.Target.Digest.String() {
-					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("image ID prefix %q is ambiguous: give more of it", ref))
-				}
-				target = img.Target.Digest.String()
-				out = append(out, img)
-			}
-		}
-		if len(out) > 0 {
-			return out, nil
-		}
-	}
-	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + cli.Quote(ref))
+	return registry.Find(ctx, c, ref)
 }
 
 // summary is what ls shows of an image. It depends only on the image's
@@ -120,12 +87,12 @@ func summarize(ctx context.Context, c *containerd.Client, cache *infoCache, img 
 	return s, nil
 }
 
-func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*ocispec.Image, error) {
+func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*dockerspec.DockerOCIImage, error) {
 	b, err := content.ReadBlob(ctx, cs, desc)
 	if err != nil {
 		return nil, err
 	}
-	var cfg ocispec.Image
+	var cfg dockerspec.DockerOCIImage // the OCI config and docker's HEALTHCHECK, SHELL, ONBUILD
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
 	}

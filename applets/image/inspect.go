@@ -7,6 +7,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/lepton-project/lepton/common/cli"
 )
@@ -40,9 +41,12 @@ type imageConfig struct {
 	Entrypoint   []string
 	WorkingDir   string
 	Labels       map[string]string
-	ExposedPorts map[string]struct{} `json:",omitempty"`
-	Volumes      map[string]struct{} `json:",omitempty"`
-	StopSignal   string              `json:",omitempty"`
+	ExposedPorts map[string]struct{}           `json:",omitempty"`
+	Volumes      map[string]struct{}           `json:",omitempty"`
+	StopSignal   string                        `json:",omitempty"`
+	Healthcheck  *dockerspec.HealthcheckConfig `json:",omitempty"`
+	Shell        []string                      `json:",omitempty"`
+	OnBuild      []string                      `json:",omitempty"`
 }
 
 type rootFS struct {
@@ -100,6 +104,7 @@ func inspect(ctx context.Context, c *containerd.Client, img images.Image, all []
 			User: cfg.Config.User, Env: cfg.Config.Env, Cmd: cfg.Config.Cmd, Entrypoint: cfg.Config.Entrypoint,
 			WorkingDir: cfg.Config.WorkingDir, Labels: cfg.Config.Labels, ExposedPorts: cfg.Config.ExposedPorts,
 			Volumes: cfg.Config.Volumes, StopSignal: cfg.Config.StopSignal,
+			Healthcheck: cfg.Config.Healthcheck, Shell: cfg.Config.Shell, OnBuild: cfg.Config.OnBuild,
 		},
 		RootFS: rootFS{Type: cfg.RootFS.Type, Layers: []string{}},
 	}

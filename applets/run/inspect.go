@@ -14,6 +14,7 @@ import (
 	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -71,8 +72,9 @@ type inspectConfig struct {
 	WorkingDir  string
 	Entrypoint  []string
 	Labels      map[string]string
-	StopSignal  string `json:",omitempty"`
-	StopTimeout *int   `json:",omitempty"`
+	StopSignal  string                        `json:",omitempty"`
+	StopTimeout *int                          `json:",omitempty"`
+	Healthcheck *dockerspec.HealthcheckConfig `json:",omitempty"`
 }
 
 const zeroTime = "0001-01-01T00:00:00Z"
@@ -123,7 +125,8 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 		Config: inspectConfig{
 			Hostname: spec.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Cmd: cfg.Cmd,
 			Image: cfg.Image, WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-			Labels: map[string]string{},
+			Healthcheck: cfg.Healthcheck,
+			Labels:      map[string]string{},
 		},
 	}
 	if *idx == nil && it.State.Running && info.Labels[containers.LabelNetwork] != "" {

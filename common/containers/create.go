@@ -16,10 +16,11 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/lepton-project/lepton/common/crash"
@@ -72,6 +73,7 @@ type imageConfig struct {
 	Cmd          []string
 	StopSignal   string
 	ExposedPorts map[string]struct{}
+	Healthcheck  *dockerspec.HealthcheckConfig
 }
 
 func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, error) {
@@ -88,11 +90,12 @@ func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, er
 	if _, err := b.ReadAt(buf, 0); err != nil {
 		return imageConfig{}, err
 	}
-	var ic ocispec.Image
+	// Docker's extension of the OCI config: HEALTHCHECK lives there.
+	var ic dockerspec.DockerOCIImage
 	if err := json.Unmarshal(buf, &ic); err != nil {
 		return imageConfig{}, err
 	}
-	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal, ExposedPorts: ic.Config.ExposedPorts}, nil
+	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal, ExposedPorts: ic.Config.ExposedPorts, Healthcheck: ic.Config.Healthcheck}, nil
 }
 
 // Create makes the container p describes and returns it, not started. It
@@ -140,6 +143,9 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	}
 	if cfg.StopSignal == "" {
 		cfg.StopSignal = ic.StopSignal
+	}
+	if cfg.Healthcheck == nil {
+		cfg.Healthcheck = ic.Healthcheck
 	}
 	id := NewID()
 	name := cfg.Name
@@ -265,9 +271,9 @@ func (d *Containers) image(ctx context.Context, ref, pull, platform string) (con
 	}
 	var img containerd.Image
 	if pull != "always" {
-		img, err = c.GetImage(ctx, name)
-		if errdefs.IsNotFound(err) && name != ref {
-			img, err = c.GetImage(ctx, ref)
+		var found []images.Image
+		if found, err = registry.Find(ctx, c, ref); err == nil {
+			img = containerd.NewImage(c, found[0])
 		}
 	}
 	if pull == "always" || errdefs.IsNotFound(err) && pull == "missing" {

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/runtime/restart"
 	"github.com/containerd/typeurl/v2"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
 
 // Labels lepton puts on its containerd containers. Everything else lepton
@@ -47,9 +48,11 @@ type Config struct {
 	Tty         bool
 	OpenStdin   bool
 	StopSignal  string
-	StopTimeout *int   `json:",omitempty"` // seconds; nil: 10
-	Pull        string `json:"-"`          // missing (the default), always or never
-	Platform    string `json:",omitempty"`
+	StopTimeout *int `json:",omitempty"` // seconds; nil: 10
+	// Healthcheck is the image's HEALTHCHECK unless the caller set one.
+	Healthcheck *dockerspec.HealthcheckConfig `json:",omitempty"`
+	Pull        string                        `json:"-"` // missing (the default), always or never
+	Platform    string                        `json:",omitempty"`
 	HostConfig  HostConfig
 }
 
