@@ -124,11 +124,7 @@ func (b *buildCmd) run(ctx context.Context, a *app) error {
 		return err
 	}
 	defer client.Close()
-	bk, err := builder.Connect(ctx, a.daemon())
-	if err != nil {
-		return err
-	}
-	bld := builder.New(bk, client, a.g.Registry())
+	bld := builder.New(client, a.daemon(), a.g.Registry())
 	defer bld.Close()
 	res, err := bld.Build(ctx, o)
 	if err != nil {

@@ -21,8 +21,7 @@ type pruneCmd struct {
 	KeepStorage string   `long:"keep-storage" value-name:"<SIZE>" description:"Keep this much of the most recently used cache (512MB)"`
 }
 
-// run removes build cache from the namespace's buildkitd, starting it if
-// it is not running (its cache is on disk either way).
+// run removes build cache from the namespace's buildkitd.
 func (p *pruneCmd) run(ctx context.Context, a *app) error {
 	f, err := cli.ParseFilters(p.Filters, "until")
 	if err != nil {
@@ -53,12 +52,14 @@ func (p *pruneCmd) run(ctx context.Context, a *app) error {
 			return nil
 		}
 	}
-	bk, err := builder.Connect(ctx, a.daemon())
+	client, err := a.g.Client(ctx)
 	if err != nil {
 		return err
 	}
-	defer bk.Close()
-	res, err := builder.Prune(ctx, bk, o)
+	defer client.Close()
+	bld := builder.New(client, a.daemon(), a.g.Registry())
+	defer bld.Close()
+	res, err := bld.Prune(ctx, o)
 	if err != nil {
 		return fmt.Errorf("prune build cache: %w", err)
 	}

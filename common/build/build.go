@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -32,23 +33,50 @@ import (
 // which lepton image ls shows as <none> and image prune removes.
 const DanglingPrefix = "lepton-build"
 
-// Builder builds with one buildkitd into one containerd namespace.
+// Builder builds with one buildkitd into one containerd namespace. It
+// connects to the daemon (starting it if need be) only when a build has
+// been checked and is about to run, so bad input never starts a daemon.
 type Builder struct {
-	bk       *bkclient.Client
 	c        *containerd.Client
+	daemon   DaemonOptions
 	registry registry.Options
+
+	mu sync.Mutex
+	bk *bkclient.Client
 }
 
-// New returns a Builder on a buildkitd client (see Connect) and the
-// containerd the daemon's worker uses, through which lepton fetches the
-// images a Dockerfile starts from; reg says where registries are
-// configured. Close closes bk.
-func New(bk *bkclient.Client, c *containerd.Client, reg registry.Options) *Builder {
-	return &Builder{bk: bk, c: c, registry: reg}
+// New returns a Builder for the daemon d describes. c is the containerd
+// the daemon's worker uses, through which lepton fetches the images a
+// Dockerfile starts from; reg says where registries are configured.
+func New(c *containerd.Client, d DaemonOptions, reg registry.Options) *Builder {
+	return &Builder{c: c, daemon: d, registry: reg}
 }
 
-// Close closes the buildkitd client.
-func (b *Builder) Close() error { return b.bk.Close() }
+// Client is the buildkitd client, connecting (and starting the daemon)
+// the first time.
+func (b *Builder) Client(ctx context.Context) (*bkclient.Client, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bk != nil {
+		return b.bk, nil
+	}
+	bk, err := Connect(ctx, b.daemon)
+	if err != nil {
+		return nil, err
+	}
+	b.bk = bk
+	return bk, nil
+}
+
+// Close closes the buildkitd client, if there is one; the daemon runs on.
+func (b *Builder) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bk == nil {
+		return nil
+	}
+	return b.bk.Close()
+}
 
 // Options is one build, in docker build's terms.
 type Options struct {
@@ -93,6 +121,10 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if err := b.fetchBases(ctx, o, prep.df); err != nil {
 		return nil, err
 	}
+	bk, err := b.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
 	mode := o.ProgressMode
 	if o.Progress == nil || mode == "" {
 		mode = "auto"
@@ -111,7 +143,7 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		resp, err = b.bk.Solve(gctx, nil, prep.solve, ch)
+		resp, err = bk.Solve(gctx, nil, prep.solve, ch)
 		return err
 	})
 	g.Go(func() error {

@@ -137,7 +137,11 @@ func dial(ctx context.Context, address string) (*bkclient.Client, error) {
 // process and its terminal, and waits until it answers.
 func start(ctx context.Context, d Daemon, o DaemonOptions) error {
 	bin := o.Binary
-	if bin == "" {
+	if bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("cannot build: buildkitd %s: %v (LEPTON_BUILDKITD names it; unset it to use buildkitd on PATH)", bin, pathError(err))
+		}
+	} else {
 		var err error
 		if bin, err = exec.LookPath("buildkitd"); err != nil {
 			return errors.New("cannot build: buildkitd is not installed (run ./install.sh, which builds it, or set BUILDKIT_HOST to a running buildkitd)")

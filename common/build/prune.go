@@ -22,8 +22,13 @@ type Pruned struct {
 	Bytes   int64
 }
 
-// Prune removes build cache from the daemon.
-func Prune(ctx context.Context, bk *bkclient.Client, o PruneOptions) (Pruned, error) {
+// Prune removes build cache from the daemon, starting it if it is not
+// running: its cache is on disk either way.
+func (b *Builder) Prune(ctx context.Context, o PruneOptions) (Pruned, error) {
+	bk, err := b.Client(ctx)
+	if err != nil {
+		return Pruned{}, err
+	}
 	ch := make(chan bkclient.UsageInfo)
 	var p Pruned
 	done := make(chan struct{})
@@ -38,7 +43,7 @@ func Prune(ctx context.Context, bk *bkclient.Client, o PruneOptions) (Pruned, er
 	if o.All {
 		opts = append(opts, bkclient.PruneAll)
 	}
-	err := bk.Prune(ctx, ch, opts...)
+	err = bk.Prune(ctx, ch, opts...)
 	close(ch)
 	<-done
 	return p, err
