@@ -117,6 +117,12 @@ func TestScripts(t *testing.T) {
 						return w.address != "", nil
 					case "busybox": // the busybox test image was built
 						return w.busyboxTar != "", nil
+					case "buildkitd": // buildkitd is on PATH (install.sh builds it)
+						_, err := exec.LookPath("buildkitd")
+						if err != nil && os.Getenv("CI") != "" {
+							return false, fmt.Errorf("CI is set but buildkitd is not on PATH: run ./install.sh")
+						}
+						return err == nil, nil
 					case "root": // running as root
 						return os.Geteuid() == 0, nil
 					case "long": // not in -short mode

@@ -294,6 +294,7 @@ func (b *Builder) fetchBases(ctx context.Context, o Options, df *Dockerfile) err
 			po := registry.PullOptions{Registry: b.registry, Platform: plat}
 			if o.ProgressMode != "quiet" && o.Progress != nil {
 				po.Out = o.Progress
+				fmt.Fprintf(po.Out, "Pulling %s for FROM %s\n", name, ref)
 			}
 			if _, err := registry.Pull(ctx, b.c, name, po); err != nil {
 				return fmt.Errorf("FROM %s: %w", ref, err)
