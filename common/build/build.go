@@ -159,6 +159,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return err
 	})
 	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("build interrupted (%v): nothing was tagged", context.Cause(ctx))
+		}
 		return nil, logs.explain(err, prep.dockerfileName)
 	}
 	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Names: prep.names}
