@@ -30,11 +30,11 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sys/unix"
 
 	"github.com/lepton-project/lepton/internal/testimage"
+	"github.com/lepton-project/lepton/internal/testns"
 )
 
 // world is what the harness set up once for all scripts.
@@ -258,7 +258,8 @@ func unmountUnder(dir string) {
 }
 
 // cleanNamespace removes what a script left in its containerd namespace,
-// then the namespace itself.
+// then the namespace itself, and the one buildkitd keeps its build
+// history in.
 func cleanNamespace(address, ns string) {
 	if address == "" {
 		return
@@ -270,33 +271,8 @@ func cleanNamespace(address, ns string) {
 		return
 	}
 	defer c.Close()
-	ctx = namespaces.WithNamespace(ctx, ns)
-	cs, _ := c.Containers(ctx)
-	for _, ct := range cs {
-		if task, err := ct.Task(ctx, nil); err == nil {
-			task.Kill(ctx, syscall.SIGKILL)
-			if ch, err := task.Wait(ctx); err == nil {
-				select {
-				case <-ch:
-				case <-time.After(5 * time.Second):
-				}
-			}
-			task.Delete(ctx, containerd.WithProcessKill)
-		}
-		ct.Delete(ctx, containerd.WithSnapshotCleanup)
-	}
-	is := c.ImageService()
-	if imgs, err := is.List(ctx); err == nil {
-		for _, img := range imgs {
-			is.Delete(ctx, img.Name)
-		}
-	}
-	if ls, err := c.LeasesService().List(ctx); err == nil {
-		for _, l := range ls {
-			c.LeasesService().Delete(ctx, l)
-		}
-	}
-	c.NamespaceService().Delete(ctx, ns)
+	testns.Remove(ctx, c, ns)
+	testns.Remove(ctx, c, ns+"_history")
 }
 
 var nsUnsafe = regexp.MustCompile(`[^a-z0-9]+`)

@@ -17,6 +17,7 @@ import (
 	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/internal/testimage"
+	"github.com/lepton-project/lepton/internal/testns"
 )
 
 const benchNS = "lepton-bench"
@@ -278,19 +279,9 @@ func removeNetworks(home string) {
 }
 
 func cleanNamespace(ctx context.Context, c *containerd.Client) {
-	cs, _ := c.Containers(ctx)
-	for _, ct := range cs {
-		if t, err := ct.Task(ctx, nil); err == nil {
-			t.Delete(ctx, containerd.WithProcessKill)
-		}
-		ct.Delete(ctx, containerd.WithSnapshotCleanup)
+	if err := testns.Remove(ctx, c, benchNS); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 	}
-	is := c.ImageService()
-	imgs, _ := is.List(ctx)
-	for _, i := range imgs {
-		is.Delete(ctx, i.Name)
-	}
-	c.NamespaceService().Delete(ctx, benchNS)
 }
 
 // benchRm times removing 100 created containers in one command: ctr

@@ -2,7 +2,7 @@
 // invocation (the process floor /bin/true, ctr, plain ls), and prints medians
 // and ratios. It is not a test: it asserts nothing, it reports.
 //
-//	go run ./bench [-n RUNS] [-volumes N] [-lepton PATH]
+//	go run ./bench [-n RUNS] [-volumes N] [-lepton PATH] [-only build]
 //
 // Without -lepton it builds lepton from this checkout first, the way
 // install.sh does.
@@ -29,14 +29,15 @@ func main() {
 	bin := flag.String("lepton", "", "Lepton binary to time (default: build this checkout)")
 	address := flag.String("address", "/run/containerd/containerd.sock", "Containerd socket for the container benchmarks (skipped when none answers)")
 	ncont := flag.Int("containers", 1000, "Containers for ps to list")
+	only := flag.String("only", "", "Run only this group: build")
 	flag.Parse()
-	if err := bench(*runs, *nvol, *bin, *address, *ncont); err != nil {
+	if err := bench(*runs, *nvol, *bin, *address, *ncont, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(runs, nvol int, bin, address string, ncont int) error {
+func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	tmp, err := os.MkdirTemp("", "lepton-bench-")
 	if err != nil {
 		return err
@@ -59,6 +60,12 @@ func bench(runs, nvol int, bin, address string, ncont int) error {
 		}
 	}
 	home := filepath.Join(tmp, "home")
+	if only == "build" {
+		return benchBuild(tmp, bindir, home, address, runs)
+	}
+	if only != "" {
+		return fmt.Errorf("-only %s: the only group is build", only)
+	}
 	if err := seedVolumes(home, nvol); err != nil {
 		return err
 	}
@@ -82,7 +89,10 @@ func bench(runs, nvol int, bin, address string, ncont int) error {
 		fmt.Printf("\ncontainer benchmarks skipped: no containerd at %s\n", address)
 		return nil
 	}
-	return benchContainers(tmp, bindir, home, address, runs, ncont)
+	if err := benchContainers(tmp, bindir, home, address, runs, ncont); err != nil {
+		return err
+	}
+	return benchBuild(tmp, bindir, home, address, runs)
 }
 
 type row struct {

@@ -36,17 +36,20 @@ func Main(ctx context.Context, env *cli.Env, args []string) error {
 	return err
 }
 
-// namesCommand says whether the first word that is neither an option nor
-// a global option's value is one of lepton-build's commands.
+// namesCommand says whether args name one of lepton-build's commands:
+// the first word after the global options must be one. Anything else
+// (a build option, a context) is a build.
 func namesCommand(args []string) bool {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		flag, _, hasValue := strings.Cut(a, "=")
 		switch {
 		case a == "-h" || a == "--help" || a == "__complete":
 			return true
-		case a == "--address" || a == "--namespace" || a == "--data-root" || a == "--hosts-dir":
-			i++
-		case strings.HasPrefix(a, "-"):
+		case flag == "--address" || flag == "--namespace" || flag == "--data-root" || flag == "--hosts-dir":
+			if !hasValue {
+				i++
+			}
 		default:
 			return a == "build" || a == "prune"
 		}
