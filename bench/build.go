@@ -110,24 +110,10 @@ func benchBuild(tmp, bindir, home, address string, runs int) error {
 		{"buildctl build --no-cache", "lepton build --no-cache", []string{"--no-cache"}},
 	}
 	for _, pr := range pairs {
-		var bs, ls []time.Duration
-		for i := 0; i < runs+2; i++ {
-			b, err := timeRuns(ctl(pr.extra...), env, -1)
-			if err != nil {
-				return fmt.Errorf("%s: %w", pr.base, err)
-			}
-			l, err := timeRuns(lep(pr.extra...), env, -1)
-			if err != nil {
-				return fmt.Errorf("%s: %w", pr.name, err)
-			}
-			if i >= 2 {
-				bs, ls = append(bs, b...), append(ls, l...)
-			}
+		extra := pr.extra
+		if err := timePair(pr.base, pr.name, func() []string { return ctl(extra...) }, func() []string { return lep(extra...) }, env, runs, medians); err != nil {
+			return err
 		}
-		sortDurations(bs)
-		sortDurations(ls)
-		report(pr.base, bs, medians, "")
-		report(pr.name, ls, medians, pr.base)
 	}
 	return nil
 }

@@ -95,24 +95,9 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 			func() []string { return lep("lepton-container", "exec", "execbox", "true") }},
 	}
 	for _, pr := range pairs {
-		var bs, ls []time.Duration
-		for i := 0; i < runs+2; i++ {
-			b, err := timeRuns(pr.baseArgv(), env, -1)
-			if err != nil {
-				return fmt.Errorf("%s: %w", pr.base, err)
-			}
-			l, err := timeRuns(pr.argv(), env, -1)
-			if err != nil {
-				return fmt.Errorf("%s: %w", pr.name, err)
-			}
-			if i >= 2 {
-				bs, ls = append(bs, b...), append(ls, l...)
-			}
+		if err := timePair(pr.base, pr.name, pr.baseArgv, pr.argv, env, runs, medians); err != nil {
+			return err
 		}
-		sortDurations(bs)
-		sortDurations(ls)
-		report(pr.base, bs, medians, "")
-		report(pr.name, ls, medians, pr.base)
 		if strings.HasSuffix(pr.name, "(bridge)") {
 			fmt.Printf("%-44s %+9.2fms  (target: at most +50ms)\n", "  bridge - none, medians", float64(medians[pr.name]-medians[pr.base])/1e6)
 		}
@@ -225,6 +210,31 @@ func names(prefix string, n int) []string {
 		out = append(out, fmt.Sprintf("%s%d", prefix, i))
 	}
 	return out
+}
+
+// timePair runs a baseline and a lepton command alternately, runs times
+// each after two warm-up rounds, so that drift in the machine's load falls
+// on both alike, and reports both medians with their ratio.
+func timePair(base, name string, baseArgv, argv func() []string, env []string, runs int, medians map[string]time.Duration) error {
+	var bs, ls []time.Duration
+	for i := 0; i < runs+2; i++ {
+		b, err := timeRuns(baseArgv(), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", base, err)
+		}
+		l, err := timeRuns(argv(), env, -1)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if i >= 2 {
+			bs, ls = append(bs, b...), append(ls, l...)
+		}
+	}
+	sortDurations(bs)
+	sortDurations(ls)
+	report(base, bs, medians, "")
+	report(name, ls, medians, base)
+	return nil
 }
 
 func report(name string, ds []time.Duration, medians map[string]time.Duration, baseline string) {

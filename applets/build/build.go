@@ -91,6 +91,18 @@ func (a *app) daemon() builder.DaemonOptions {
 	}
 }
 
+// builder connects to containerd and returns a Builder on it; done
+// closes both. The buildkitd is connected to (or started) only when the
+// builder first needs it.
+func (a *app) builder(ctx context.Context) (*builder.Builder, func(), error) {
+	client, err := a.g.Client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	bld := builder.New(client, a.daemon(), a.g.Registry())
+	return bld, func() { bld.Close(); client.Close() }, nil
+}
+
 type buildCmd struct {
 	cli.Command
 	Tags      []string `short:"t" long:"tag" value-name:"<NAME[:TAG]>" description:"Name the image (repeatable)"`
@@ -122,13 +134,11 @@ func (b *buildCmd) run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	client, err := a.g.Client(ctx)
+	bld, done, err := a.builder(ctx)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	bld := builder.New(client, a.daemon(), a.g.Registry())
-	defer bld.Close()
+	defer done()
 	res, err := bld.Build(ctx, o)
 	if err != nil {
 		return err

@@ -52,13 +52,11 @@ func (p *pruneCmd) run(ctx context.Context, a *app) error {
 			return nil
 		}
 	}
-	client, err := a.g.Client(ctx)
+	bld, done, err := a.builder(ctx)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
-	bld := builder.New(client, a.daemon(), a.g.Registry())
-	defer bld.Close()
+	defer done()
 	res, err := bld.Prune(ctx, o)
 	if err != nil {
 		return fmt.Errorf("prune build cache: %w", err)
