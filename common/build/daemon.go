@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,6 +87,12 @@ func runDir() string {
 // of them starts it and the others wait for it to answer.
 func Connect(ctx context.Context, o DaemonOptions) (*bkclient.Client, error) {
 	d := DaemonFor(o)
+	// Something listening on lepton's own socket is its daemon, up: a
+	// buildkitd listens only once it can serve, and a dead one's socket
+	// refuses. That costs a connect, not a round trip.
+	if d.Dir != "" && listens(d.Address) {
+		return bkclient.New(ctx, d.Address)
+	}
 	if c, err := dial(ctx, d.Address); err == nil {
 		return c, nil
 	} else if d.Dir == "" {
@@ -106,6 +113,16 @@ func Connect(ctx context.Context, o DaemonOptions) (*bkclient.Client, error) {
 		return nil, err
 	}
 	return dial(ctx, d.Address)
+}
+
+// listens says whether a unix socket accepts connections.
+func listens(address string) bool {
+	conn, err := net.DialTimeout("unix", strings.TrimPrefix(address, "unix://"), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
 }
 
 // dial connects and asks for the workers, the cheapest call that proves
