@@ -182,8 +182,7 @@ func (b *buildCmd) options(a *app) (builder.Options, func(), error) {
 	for _, kv := range b.BuildArgs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			var set bool
-			if v, set = lookupEnv(a.env, k); !set {
+			if v = a.env.Getenv(k); v == "" {
 				continue // docker leaves an unset KEY out
 			}
 		}
@@ -252,16 +251,6 @@ func (b *buildCmd) options(a *app) (builder.Options, func(), error) {
 		}
 	}
 	return o, cleanup, nil
-}
-
-// lookupEnv finds a variable the way the process sees it.
-func lookupEnv(env *cli.Env, k string) (string, bool) {
-	v := env.Getenv(k)
-	if v != "" {
-		return v, true
-	}
-	_, set := os.LookupEnv(k)
-	return v, set
 }
 
 func copyTo(path string, r io.Reader) error {

@@ -295,7 +295,7 @@ func (b *Builder) fetchBases(ctx context.Context, o Options, df *Dockerfile) err
 		}
 		for _, plat := range plats {
 			po := registry.PullOptions{Registry: b.registry, Platform: plat}
-			if o.ProgressMode != "quiet" && o.Progress != nil {
+			if o.Progress != nil && o.ProgressMode != "quiet" && o.ProgressMode != "rawjson" {
 				po.Out = o.Progress
 				fmt.Fprintf(po.Out, "Pulling %s for FROM %s\n", name, ref)
 			}
