@@ -123,6 +123,10 @@ type buildCmd struct {
 	Outputs   []string `short:"o" long:"output" value-name:"<type=TYPE,dest=PATH>" description:"Output: image, local, tar, oci or docker (default: an image in the store)"`
 	Network   string   `long:"network" value-name:"<MODE>" default:"default" description:"Network for RUN: default, none or host"`
 	AddHosts  []string `long:"add-host" value-name:"<HOST:IP>" description:"Add a line to /etc/hosts in RUN"`
+	Push      bool     `long:"push" description:"Push the image to its registry once built (as -o type=image,push=true)"`
+	Load      bool     `long:"load" description:"Accepted for docker buildx: the image is always in the store"`
+	Rm        bool     `long:"rm" description:"Accepted for docker: no intermediate containers are ever kept"`
+	ForceRm   bool     `long:"force-rm" description:"Accepted for docker, as --rm"`
 	Args      struct {
 		Context string `positional-arg-name:"<CONTEXT>" description:"The build context: a directory, or - for a tar (or a Dockerfile) on stdin"`
 	} `positional-args:"yes" required:"yes"`
@@ -226,6 +230,12 @@ func (b *buildCmd) options(a *app) (builder.Options, func(), error) {
 			return o, cleanup, err
 		}
 		o.Outputs = append(o.Outputs, e)
+	}
+	if b.Push {
+		if len(o.Tags) == 0 {
+			return o, cleanup, cli.Usagef("--push needs a name to push to: give -t")
+		}
+		o.Outputs = append(o.Outputs, builder.Entry{Type: "image", Attrs: map[string]string{"push": "true", "unpack": "true"}})
 	}
 	if b.Args.Context == "-" || b.File == "-" {
 		if b.Args.Context == "-" && b.File == "-" {

@@ -5,6 +5,7 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,19 @@ func TestContextFromStdin(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outside, "evil.txt")); err == nil {
 		t.Error("a file was written outside the context through a link")
+	}
+
+	// a gzip'd tar
+	dir = t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(tarOf(t, "Dockerfile", "z.txt").Bytes())
+	zw.Close()
+	if err := contextFromStdin(dir, &gz); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "z.txt")); err != nil {
+		t.Errorf("gzip'd context: %v", err)
 	}
 
 	// not a tar: a Dockerfile alone
