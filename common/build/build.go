@@ -132,6 +132,9 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 	if o.Progress == nil {
 		mode, o.Progress = "quiet", io.Discard
 	}
+	if prep.note != "" && mode != "quiet" && mode != "rawjson" {
+		fmt.Fprint(o.Progress, prep.note)
+	}
 	display, err := progressui.NewDisplay(o.Progress, progressui.DisplayMode(mode))
 	if err != nil {
 		return nil, fmt.Errorf("--progress %s: %v", mode, err)
@@ -174,6 +177,22 @@ type prepared struct {
 	dockerfileName string // as errors call it
 	names          []string
 	solve          bkclient.SolveOpt
+	note           string // for the progress, before the build
+}
+
+// builtinSyntax says whether a "# syntax=" directive names docker's own
+// Dockerfile frontend, which buildkitd carries built in: fetching its
+// image would make every such build need Docker Hub, offline ones fail.
+func builtinSyntax(ref string) bool {
+	name, err := registry.Normalize(ref)
+	if err != nil {
+		return false
+	}
+	repo, _, _ := strings.Cut(name, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	return repo == "docker.io/docker/dockerfile" || repo == "docker.io/docker/dockerfile-upstream"
 }
 
 func (b *Builder) prepare(ctx context.Context, o Options) (*prepared, error) {
@@ -220,6 +239,12 @@ func (b *Builder) prepare(ctx context.Context, o Options) (*prepared, error) {
 		// The FROM images are in the store by now (fetchBases): use them
 		// as they are, with no registry call.
 		"image-resolve-mode": "local",
+	}
+	if builtinSyntax(p.df.Syntax) && o.Args["BUILDKIT_SYNTAX"] == "" {
+		// Any value of cmdline keeps buildkit's own Dockerfile frontend
+		// from handing the build to the frontend image the directive names.
+		attrs["cmdline"] = p.df.Syntax
+		p.note = fmt.Sprintf("# syntax=%s: using buildkitd's built-in Dockerfile frontend (--build-arg BUILDKIT_SYNTAX=%s fetches that image instead)\n", p.df.Syntax, p.df.Syntax)
 	}
 	if o.Target != "" {
 		attrs["target"] = o.Target

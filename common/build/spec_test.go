@@ -118,3 +118,20 @@ func TestAddHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestBuiltinSyntax(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"docker/dockerfile:1":                                 true,
+		"docker/dockerfile:1.7-labs":                          true,
+		"docker.io/docker/dockerfile":                         true,
+		"docker/dockerfile-upstream:master":                   true,
+		"docker/dockerfile@sha256:" + strings.Repeat("a", 64): true,
+		"example.com/frontends/dockerfile:1":                  false,
+		"tonistiigi/dockerfile:1":                             false,
+		"NOT A REF":                                           false,
+	} {
+		if got := builtinSyntax(ref); got != want {
+			t.Errorf("%s: %v, want %v", ref, got, want)
+		}
+	}
+}
