@@ -119,6 +119,9 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 	items := make([]psItem, 0, len(all))
 	var idx netIndex // read only if some running container is on a network
 	for _, info := range all {
+		if containers.IsBuildStep(info) {
+			continue
+		}
 		st := stateOf(info, byID[info.ID])
 		if !p.All && p.Last < 0 && !p.Latest && !f.Has("status") && st.status != "running" && st.status != "paused" {
 			continue

@@ -44,7 +44,7 @@ func (d *Containers) Prune(ctx context.Context, match func(info containers.Conta
 	var removed []Pruned
 	var errs []error
 	for _, info := range all {
-		if live[info.ID] || match != nil && !match(info) {
+		if live[info.ID] || IsBuildStep(info) || match != nil && !match(info) {
 			continue
 		}
 		size := dirSize(d.Dir(info.ID))

@@ -159,3 +159,11 @@ func NewID() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// IsBuildStep says whether a containerd container is one buildkitd made
+// for a build's RUN step (it gives them neither an image nor labels).
+// lepton's listings and prune leave them alone: they are the build's, and
+// go when the step ends.
+func IsBuildStep(info containers.Container) bool {
+	return info.Image == "" && len(info.Labels) == 0
+}
