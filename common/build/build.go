@@ -149,15 +149,20 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		resp, err = bk.Solve(gctx, nil, prep.solve, ch)
 		return err
 	})
+	displayed := make(chan struct{})
 	g.Go(func() error {
 		defer close(shown)
 		for s := range ch {
 			logs.add(s)
-			shown <- s
+			select {
+			case shown <- s:
+			case <-displayed: // the display gave up; Solve must still be read
+			}
 		}
 		return nil
 	})
 	g.Go(func() error {
+		defer close(displayed)
 		_, err := display.UpdateFrom(context.WithoutCancel(gctx), shown)
 		return err
 	})
