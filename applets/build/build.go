@@ -113,14 +113,14 @@ type buildCmd struct {
 	Pull      bool     `long:"pull" description:"Fetch the FROM images again even when the store has them"`
 	Platform  []string `long:"platform" value-name:"<OS/ARCH>" description:"Build for this platform (repeatable, or comma-separated)"`
 	Labels    []string `long:"label" value-name:"<KEY=VALUE>" description:"Set a label on the image"`
-	Secrets   []string `long:"secret" value-name:"<id=ID,src=FILE|env=VAR>" description:"Expose a secret to RUN --mount=type=secret"`
-	SSH       []string `long:"ssh" value-name:"<default|ID[=SOCKET]>" description:"Expose an SSH agent to RUN --mount=type=ssh"`
+	Secrets   []string `long:"secret" value-name:"<SPEC>" description:"Expose a secret to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR"`
+	SSH       []string `long:"ssh" value-name:"<ID[=SOCKET]>" description:"Expose an SSH agent to RUN --mount=type=ssh: default is $SSH_AUTH_SOCK"`
 	IIDFile   string   `long:"iidfile" value-name:"<PATH>" description:"Write the image ID to this file"`
 	Quiet     bool     `short:"q" long:"quiet" description:"Print only the image ID"`
 	Progress  string   `long:"progress" value-name:"<MODE>" default:"auto" description:"Progress: auto, plain, tty, rawjson or quiet"`
-	CacheFrom []string `long:"cache-from" value-name:"<type=local,src=DIR|type=registry,ref=REF>" description:"Import build cache"`
-	CacheTo   []string `long:"cache-to" value-name:"<type=local,dest=DIR|type=registry,ref=REF|type=inline>" description:"Export build cache"`
-	Outputs   []string `short:"o" long:"output" value-name:"<type=TYPE,dest=PATH>" description:"Output: image, local, tar, oci or docker (default: an image in the store)"`
+	CacheFrom []string `long:"cache-from" value-name:"<SPEC>" description:"Import build cache: type=local,src=DIR or type=registry,ref=REF"`
+	CacheTo   []string `long:"cache-to" value-name:"<SPEC>" description:"Export build cache: type=local,dest=DIR, type=registry,ref=REF or type=inline"`
+	Outputs   []string `short:"o" long:"output" value-name:"<SPEC>" description:"Output type=TYPE,dest=PATH, TYPE image, local, tar, oci or docker (default: an image in the store)"`
 	Network   string   `long:"network" value-name:"<MODE>" default:"default" description:"Network for RUN: default, none or host"`
 	AddHosts  []string `long:"add-host" value-name:"<HOST:IP>" description:"Add a line to /etc/hosts in RUN"`
 	Push      bool     `long:"push" description:"Push the image to its registry once built (as -o type=image,push=true)"`
