@@ -235,7 +235,7 @@ func (b *buildCmd) options(a *app) (builder.Options, func(), error) {
 		if len(o.Tags) == 0 {
 			return o, cleanup, cli.Usagef("--push needs a name to push to: give -t")
 		}
-		o.Outputs = append(o.Outputs, builder.Entry{Type: "image", Attrs: map[string]string{"push": "true", "unpack": "true"}})
+		o.Outputs = append(o.Outputs, builder.Entry{Type: "image", Attrs: map[string]string{"push": "true"}})
 	}
 	if b.Args.Context == "-" || b.File == "-" {
 		if b.Args.Context == "-" && b.File == "-" {

@@ -173,6 +173,22 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, logs.explain(err, prep.dockerfileName)
 	}
 	res := &Result{Digest: resp.ExporterResponse["containerimage.digest"], Names: prep.names}
+	for _, name := range prep.push {
+		img, err := b.c.ImageService().Get(ctx, name)
+		if err != nil {
+			return res, fmt.Errorf("push %s: %w", name, err)
+		}
+		po := registry.PushOptions{Registry: b.registry}
+		if mode != "quiet" && mode != "rawjson" {
+			po.Out = o.Progress
+		}
+		if err := registry.Push(ctx, b.c, img, po); err != nil {
+			return res, fmt.Errorf("built, but not pushed: %w", err)
+		}
+		if po.Out != nil {
+			fmt.Fprintf(po.Out, "Pushed: %s\n", name)
+		}
+	}
 	return res, nil
 }
 
@@ -182,7 +198,8 @@ type prepared struct {
 	dockerfileName string // as errors call it
 	names          []string
 	solve          bkclient.SolveOpt
-	note           string // for the progress, before the build
+	note           string   // for the progress, before the build
+	push           []string // names to push once built
 }
 
 // builtinSyntax says whether a "# syntax=" directive names docker's own
@@ -281,10 +298,11 @@ func (b *Builder) prepare(ctx context.Context, o Options) (*prepared, error) {
 		attrs["add-hosts"] = hosts
 	}
 
-	exports, err := exportsOf(o, p.names)
+	exports, push, err := exportsOf(o, p.names)
 	if err != nil {
 		return nil, err
 	}
+	p.push = push
 	sess, err := b.attachables(o)
 	if err != nil {
 		return nil, err

@@ -17,14 +17,19 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 // exportsOf turns the outputs into buildkit's exporters. With no -o the
 // result is an image in the store named by the tags (or DanglingPrefix@
 // digest without one), unpacked so lepton run starts it at once. Tags
 // with other outputs still name an image as well.
-func exportsOf(o Options, names []string) ([]bkclient.ExportEntry, error) {
-	var out []bkclient.ExportEntry
+//
+// An image output that asks to push is stored instead, and its names are
+// returned in push: lepton pushes them itself once the build is done,
+// through hosts.toml as lepton push does, which buildkitd does not read.
+func exportsOf(o Options, names []string) (out []bkclient.ExportEntry, push []string, err error) {
 	hasImage := false
 	for _, e := range o.Outputs {
 		attrs := map[string]string{}
@@ -36,16 +41,24 @@ func exportsOf(o Options, names []string) ([]bkclient.ExportEntry, error) {
 		switch e.Type {
 		case "image", "registry":
 			hasImage = true
-			if e.Type == "registry" {
-				x.Type, attrs["push"] = "image", "true"
-			}
+			x.Type = "image"
 			if attrs["name"] == "" {
 				if len(names) == 0 {
-					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("-o type=%s needs a name: give -t or name=", e.Type))
+					return nil, nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("-o type=%s needs a name: give -t or name=", e.Type))
 				}
 				attrs["name"] = strings.Join(names, ",")
 			}
-			if _, ok := attrs["unpack"]; !ok && attrs["push"] != "true" {
+			if e.Type == "registry" || attrs["push"] == "true" {
+				for _, n := range strings.Split(attrs["name"], ",") {
+					full, err := registry.Normalize(n)
+					if err != nil {
+						return nil, nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("-o %s: name %s: %v", e.Type, n, err))
+					}
+					push = appendNew(push, full)
+				}
+				delete(attrs, "push")
+			}
+			if _, ok := attrs["unpack"]; !ok {
 				attrs["unpack"] = "true"
 			}
 		case "local":
@@ -69,7 +82,7 @@ func exportsOf(o Options, names []string) ([]bkclient.ExportEntry, error) {
 		}
 		out = append(out, bkclient.ExportEntry{Type: "image", Attrs: attrs})
 	}
-	return out, nil
+	return out, push, nil
 }
 
 // fileOutput writes an archive to dest, or to stdout for "-".
