@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/containerd/console"
+
+	"github.com/lepton-project/lepton/common/text"
 )
 
 // Confirm asks the question docker's prune commands ask, on stderr, and
@@ -79,17 +81,9 @@ func JoinLabels(m map[string]string) string {
 	return strings.Join(keys, ",")
 }
 
-// IsHex says whether s is a non-empty run of lowercase hex digits, as the
-// IDs and digests users type are: only such a string is worth looking up
-// as an ID prefix.
-func IsHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
-}
+// IsHex says whether s is a non-empty run of lowercase hex digits: see
+// text.IsHex.
+func IsHex(s string) bool { return text.IsHex(s) }
 
 // IsTerminal says whether stream, one of an Env's, is a terminal. A
 // stream that is not an *os.File (a test's buffer) never is.

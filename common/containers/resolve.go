@@ -32,7 +32,7 @@ func (d *Containers) Resolve(ctx context.Context, ref string) (containers.Contai
 	if info, err := cs.Get(ctx, ref); err == nil {
 		return info, nil
 	}
-	if isHex(ref) {
+	if text.IsHex(ref) {
 		all, err := cs.List(ctx, "id~=^"+ref)
 		if err != nil {
 			return containers.Container{}, err
@@ -46,14 +46,4 @@ func (d *Containers) Resolve(ctx context.Context, ref string) (containers.Contai
 		}
 	}
 	return containers.Container{}, errdefs.ErrNotFound.WithMessage("no such container: " + text.Quote(ref))
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
 }

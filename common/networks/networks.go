@@ -444,7 +444,7 @@ func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
 			return nil, err
 		}
 	}
-	if len(ref) >= 3 && isHex(ref) {
+	if len(ref) >= 3 && text.IsHex(ref) {
 		all, err := ns.List(ctx)
 		if err != nil {
 			return nil, err
@@ -463,15 +463,6 @@ func (ns *Networks) Get(ctx context.Context, ref string) (*Network, error) {
 		}
 	}
 	return nil, errdefs.ErrNotFound.WithMessage("no such network: " + text.Quote(ref))
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // List returns every network, sorted by name. Networks still being made

@@ -27,7 +27,7 @@ func Find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image
 		return []images.Image{img}, nil
 	}
 	id := strings.TrimPrefix(ref, "sha256:")
-	if len(id) >= 4 && isHex(id) {
+	if len(id) >= 4 && text.IsHex(id) {
 		all, err := is.List(ctx)
 		if err != nil {
 			return nil, err
@@ -48,13 +48,4 @@ func Find(ctx context.Context, c *containerd.Client, ref string) ([]images.Image
 		}
 	}
 	return nil, errdefs.ErrNotFound.WithMessage("no such image: " + text.Quote(ref))
-}
-
-func isHex(s string) bool {
-	for _, r := range s {
-		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
-			return false
-		}
-	}
-	return true
 }

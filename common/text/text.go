@@ -1,5 +1,6 @@
-// Package text holds the wording rules every lepton message follows, for
-// the packages that cannot import common/cli (which imports them).
+// Package text holds the rules for what users type and read: how messages
+// quote names, and which strings are worth trying as ID prefixes. It is
+// for the packages that cannot import common/cli (which imports them).
 package text
 
 import (
@@ -24,4 +25,16 @@ func Quote(s string) string {
 		}
 	}
 	return s
+}
+
+// IsHex says whether s is a non-empty run of lowercase hex digits, as the
+// IDs and digests users type are: only such a string is worth looking up
+// as an ID prefix.
+func IsHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -16,3 +16,11 @@ func TestQuote(t *testing.T) {
 		}
 	}
 }
+
+func TestIsHex(t *testing.T) {
+	for s, want := range map[string]bool{"": false, "0af9": true, "0AF9": false, "sha256:ab": false, "abcg": false} {
+		if got := IsHex(s); got != want {
+			t.Errorf("IsHex(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
