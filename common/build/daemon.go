@@ -19,6 +19,8 @@ import (
 
 	bkclient "github.com/moby/buildkit/client"
 	"golang.org/x/sys/unix"
+
+	"github.com/lepton-project/lepton/common/store"
 )
 
 // DaemonOptions says which buildkitd to talk to, or which to start.
@@ -101,7 +103,7 @@ func Connect(ctx context.Context, o DaemonOptions) (*bkclient.Client, error) {
 	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("buildkitd state directory: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(d.Dir, "start.lock"))
+	unlock, err := store.LockFile(ctx, filepath.Join(d.Dir, "start.lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -273,31 +275,6 @@ func isBuildkitd(pid int) bool {
 		return false
 	}
 	return filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) == "buildkitd"
-}
-
-// lockFile takes an exclusive flock on path, giving up when ctx ends. The
-// lock goes when the process does, however it dies.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // lastLines is the end of a file, for an error message.

@@ -45,6 +45,22 @@ func (c *Collection) lock(ctx context.Context, key string) (*keyLock, error) {
 	}
 }
 
+// LockFile takes an exclusive lock on path, made if missing, waiting until
+// ctx is done, for work outside the store's records that must be done by
+// one process at a time (starting a daemon, say). release drops it; so
+// does the process's death, however it dies.
+func LockFile(ctx context.Context, path string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockWait(ctx, f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // lockWait polls for the lock rather than blocking in the kernel, so that a
 // cancelled context (Ctrl-C, a deadline) ends the wait promptly.
 func lockWait(ctx context.Context, f *os.File) error {

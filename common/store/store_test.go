@@ -210,6 +210,27 @@ func TestLockHonoursContext(t *testing.T) {
 	}
 }
 
+// TestLockFile: a second LockFile waits for the first, gives up when its
+// context ends, and gets the lock once the first is released.
+func TestLockFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	release, err := LockFile(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := LockFile(tctx, path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("LockFile while held = %v, want DeadlineExceeded", err)
+	}
+	release()
+	again, err := LockFile(context.Background(), path)
+	if err != nil {
+		t.Fatalf("LockFile after release: %v", err)
+	}
+	again()
+}
+
 // TestGoroutineRace races 32 goroutines on shared and private keys and
 // checks the store ends exactly as the successful operations say.
 func TestGoroutineRace(t *testing.T) {
