@@ -54,16 +54,8 @@ func benchBuild(tmp, bindir, home, address string, runs int) error {
 		}
 	}()
 
-	img, err := testimage.Busybox()
-	if err != nil {
-		return fmt.Errorf("test image: %w", err)
-	}
-	tar := filepath.Join(tmp, "busybox-build.tar")
-	if err := testimage.WriteOCI(img, tar, testimage.LocalName); err != nil {
+	if err := importBusybox(tmp, address, buildNS); err != nil {
 		return err
-	}
-	if out, err := exec.Command("ctr", "--address", address, "-n", buildNS, "images", "import", tar).CombinedOutput(); err != nil {
-		return fmt.Errorf("import: %v: %s", err, out)
 	}
 	dir := filepath.Join(tmp, "buildctx")
 	os.MkdirAll(dir, 0o755)

@@ -35,19 +35,11 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 	defer removeNetworks(home) // runs after cleanNamespace: the bridges are the host's
 	defer cleanNamespace(ctx, c)
 
-	img, err := testimage.Busybox()
-	if err != nil {
-		return fmt.Errorf("test image: %w", err)
-	}
-	tar := filepath.Join(tmp, "busybox.tar")
-	if err := testimage.WriteOCI(img, tar, testimage.LocalName); err != nil {
+	if err := importBusybox(tmp, address, benchNS); err != nil {
 		return err
 	}
 	ctr := func(args ...string) []string {
 		return append([]string{"ctr", "--address", address, "-n", benchNS}, args...)
-	}
-	if out, err := exec.Command(ctr("images", "import", tar)[0], ctr("images", "import", tar)[1:]...).CombinedOutput(); err != nil {
-		return fmt.Errorf("import: %v: %s", err, out)
 	}
 	env := append(os.Environ(), "LEPTON_HOME="+home, "CONTAINERD_ADDRESS="+address, "CONTAINERD_NAMESPACE="+benchNS,
 		"LEPTON_SELF="+filepath.Join(bindir, "lepton"))
@@ -182,26 +174,10 @@ func benchCNI(ctr func(...string) []string, lep func(string, ...string) []string
 		fmt.Printf("%-44s %10s\n", "ctr run --cni", "skipped: no CNI plugins in /opt/cni/bin or no network in /etc/cni/net.d")
 		return nil
 	}
-	base, name := "ctr run --seccomp --cni --rm IMAGE true", "lepton run --rm IMAGE true (bridge, again)"
-	var bs, ls []time.Duration
-	for i := 0; i < runs+2; i++ {
-		b, err := timeRuns(ctr("run", "--seccomp", "--cni", "--rm", img, next(), "true"), env, -1)
-		if err != nil {
-			return fmt.Errorf("%s: %w", base, err)
-		}
-		l, err := timeRuns(lep("lepton-run", "--rm", img, "true"), env, -1)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if i >= 2 {
-			bs, ls = append(bs, b...), append(ls, l...)
-		}
-	}
-	sortDurations(bs)
-	sortDurations(ls)
-	report(base, bs, medians, "")
-	report(name, ls, medians, base)
-	return nil
+	return timePair("ctr run --seccomp --cni --rm IMAGE true", "lepton run --rm IMAGE true (bridge, again)",
+		func() []string { return ctr("run", "--seccomp", "--cni", "--rm", img, next(), "true") },
+		func() []string { return lep("lepton-run", "--rm", img, "true") },
+		env, runs, medians)
 }
 
 func names(prefix string, n int) []string {
@@ -210,6 +186,23 @@ func names(prefix string, n int) []string {
 		out = append(out, fmt.Sprintf("%s%d", prefix, i))
 	}
 	return out
+}
+
+// importBusybox puts the test image in namespace ns with ctr, as the
+// test scripts do.
+func importBusybox(tmp, address, ns string) error {
+	img, err := testimage.Busybox()
+	if err != nil {
+		return fmt.Errorf("test image: %w", err)
+	}
+	tar := filepath.Join(tmp, "busybox-"+ns+".tar")
+	if err := testimage.WriteOCI(img, tar, testimage.LocalName); err != nil {
+		return err
+	}
+	if out, err := exec.Command("ctr", "--address", address, "-n", ns, "images", "import", tar).CombinedOutput(); err != nil {
+		return fmt.Errorf("import into %s: %v: %s", ns, err, out)
+	}
+	return nil
 }
 
 // timePair runs a baseline and a lepton command alternately, runs times
