@@ -152,11 +152,8 @@ func (b *buildCmd) run(ctx context.Context, a *app) error {
 			return fmt.Errorf("--iidfile: %w", err)
 		}
 	}
-	if b.Quiet {
-		if res.Digest != "" {
-			fmt.Fprintln(a.env.Stdout, res.Digest)
-		}
-		return nil
+	if b.Quiet && res.Digest != "" {
+		fmt.Fprintln(a.env.Stdout, res.Digest)
 	}
 	return nil
 }

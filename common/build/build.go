@@ -114,7 +114,7 @@ type Result struct {
 // Build builds o. Nothing is tagged unless the whole build succeeds: the
 // image exporter names the image as its last step.
 func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
-	prep, err := b.prepare(ctx, o)
+	prep, err := b.prepare(o)
 	if err != nil {
 		return nil, err
 	}
@@ -126,11 +126,11 @@ func (b *Builder) Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	mode := o.ProgressMode
-	if o.Progress == nil || mode == "" {
-		mode = "auto"
-	}
-	if o.Progress == nil {
+	switch {
+	case o.Progress == nil:
 		mode, o.Progress = "quiet", io.Discard
+	case mode == "":
+		mode = "auto"
 	}
 	if prep.note != "" && mode != "quiet" && mode != "rawjson" {
 		fmt.Fprint(o.Progress, prep.note)
@@ -217,7 +217,7 @@ func builtinSyntax(ref string) bool {
 	return repo == "docker.io/docker/dockerfile" || repo == "docker.io/docker/dockerfile-upstream"
 }
 
-func (b *Builder) prepare(ctx context.Context, o Options) (*prepared, error) {
+func (b *Builder) prepare(o Options) (*prepared, error) {
 	fi, err := os.Stat(o.Context)
 	if err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("build context %s: %v", o.Context, pathError(err)))

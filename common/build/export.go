@@ -90,7 +90,7 @@ func fileOutput(dest string, stdout io.Writer) func(map[string]string) (io.Write
 	return func(map[string]string) (io.WriteCloser, error) {
 		if dest == "-" {
 			if stdout == nil {
-				stdout = os.Stdout
+				return nil, errors.New("dest=-: this build has no stdout to write to (Options.Stdout)")
 			}
 			return nopCloser{stdout}, nil
 		}
