@@ -63,6 +63,9 @@ type createFlags struct {
 	Platform    string   `long:"platform" value-name:"<OS/ARCH>" description:"Platform of the image to pull (default: this machine's)"`
 	Interactive bool     `short:"i" long:"interactive" description:"Keep standard input open"`
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
+	resourceFlags
+	logFlags
+	nsFlags
 }
 
 // parsePlan checks every create option without touching anything.
@@ -170,13 +173,6 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 			return nil, cli.Usagef("bad --ulimit %q: %v", u, err)
 		}
 	}
-	for _, o := range f.SecurityOpt {
-		switch o {
-		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true", "seccomp=unconfined", "seccomp:unconfined":
-		default:
-			return nil, cli.Usagef("unsupported --security-opt %q: lepton knows no-new-privileges and seccomp=unconfined", o)
-		}
-	}
 	portBindings, err := parseNetwork(p, f)
 	if err != nil {
 		return nil, err
@@ -231,6 +227,11 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 	}
 	if f.Entrypoint != "" {
 		p.Entrypoint = []string{f.Entrypoint}
+	}
+	for _, plan := range []func(*containers.Plan) error{f.resourceFlags.plan, f.logFlags.plan, f.nsFlags.plan} {
+		if err := plan(p); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }

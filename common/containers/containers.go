@@ -26,6 +26,7 @@ type Containers struct {
 	dataRoot  string
 	namespace string
 	logger    string
+	init      string
 	registry  registry.Options
 	progress  io.Writer
 	tty       bool
@@ -52,6 +53,13 @@ func WithDataRoot(dir string) Option {
 // it the path of an installed lepton.
 func WithLogger(path string) Option {
 	return func(d *Containers) { d.logger = path }
+}
+
+// WithInit names the static lepton binary that --init mounts into a
+// container as its PID 1 (the "lepton-init" applet). The default is the
+// logger (see WithLogger).
+func WithInit(path string) Option {
+	return func(d *Containers) { d.init = path }
 }
 
 // WithRegistry configures the registries Create pulls missing images from.
@@ -111,6 +119,14 @@ func (d *Containers) Dir(id string) string { return Dir(d.dataRoot, d.namespace,
 
 // DirsRoot is the directory holding every container's Dir.
 func (d *Containers) DirsRoot() string { return DirsRoot(d.dataRoot, d.namespace) }
+
+// initPath is the binary --init runs as the container's PID 1.
+func (d *Containers) initPath() (string, error) {
+	if d.init != "" {
+		return d.init, nil
+	}
+	return d.loggerPath()
+}
 
 // loggerPath is the binary the shim runs as the logging process.
 func (d *Containers) loggerPath() (string, error) {

@@ -202,7 +202,13 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 			}
 		}
 	}
-	sopts, err := specOpts(p, img, hostname, ic)
+	initPath := ""
+	if hc := cfg.HostConfig; hc.Init != nil && *hc.Init {
+		if initPath, err = d.initPath(); err != nil {
+			return nil, err
+		}
+	}
+	sopts, err := specOpts(p, img, hostname, ic, initPath)
 	if err != nil {
 		return nil, err
 	}

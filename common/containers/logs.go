@@ -27,6 +27,12 @@ const (
 	MaxLogLine = 16 << 10
 )
 
+// LogConfig is --log-driver and --log-opt, as docker's HostConfig has it.
+type LogConfig struct {
+	Type   string
+	Config map[string]string `json:",omitempty"`
+}
+
 // LogEntry is one line of a container's log.
 type LogEntry struct {
 	Log    string    `json:"log"`

@@ -76,6 +76,9 @@ type HostConfig struct {
 	NanoCPUs        int64
 	PidsLimit       int64
 	Ulimits         []string
+	Init            *bool     `json:",omitempty"`
+	LogConfig       LogConfig // --log-driver and --log-opt
+	Resources
 }
 
 // PortBinding is one host side of a -p, as docker shows it.

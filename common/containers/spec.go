@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
@@ -21,7 +20,7 @@ import (
 // specOpts turns the plan into OCI spec options, in order: the image's
 // config first, then each of the user's overrides. Mounts come separately,
 // once the volumes are locked.
-func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig) ([]oci.SpecOpts, error) {
+func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig, initPath string) ([]oci.SpecOpts, error) {
 	cfg, hc := &p.Config, &p.HostConfig
 	opts := []oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs(processArgs(cfg, ic)...)}
 	if len(cfg.Env) > 0 {
@@ -34,6 +33,9 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig) ([
 		opts = append(opts, oci.WithUser(cfg.User))
 	}
 	opts = append(opts, oci.WithHostname(hostname), withoutRlimits)
+	if hc.Init != nil && *hc.Init {
+		opts = append(opts, withInit(initPath))
+	}
 	if cfg.Tty {
 		opts = append(opts, oci.WithTTY)
 	}
@@ -43,22 +45,14 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig) ([
 	if hc.ReadonlyRootfs {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
-	noNewPriv, unconfined := false, false
-	for _, o := range hc.SecurityOpt {
-		switch o {
-		case "no-new-privileges", "no-new-privileges:true", "no-new-privileges=true":
-			noNewPriv = true
-		case "seccomp=unconfined", "seccomp:unconfined":
-			unconfined = true
-		default:
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unsupported security option %q: lepton knows no-new-privileges and seccomp=unconfined", o))
-		}
+	sec, err := securitySpecOpts(hc)
+	if err != nil {
+		return nil, err
 	}
 	if hc.Privileged {
 		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
-	} else if !unconfined {
-		opts = append(opts, seccomp.WithDefaultProfile())
 	}
+	opts = append(opts, sec...)
 	for _, c := range append(append([]string{}, hc.CapAdd...), hc.CapDrop...) {
 		if !ValidCap(c) {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("no such capability %q: want a name such as NET_ADMIN (or CAP_NET_ADMIN), or ALL", c))
@@ -66,9 +60,6 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig) ([
 	}
 	if len(hc.CapAdd)+len(hc.CapDrop) > 0 {
 		opts = append(opts, withCaps(hc.CapAdd, hc.CapDrop))
-	}
-	if noNewPriv {
-		opts = append(opts, oci.WithNoNewPrivileges)
 	}
 	if hc.Memory > 0 {
 		opts = append(opts, oci.WithMemoryLimit(uint64(hc.Memory)))
@@ -80,6 +71,11 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig) ([
 	if hc.PidsLimit > 0 {
 		opts = append(opts, oci.WithPidsLimit(hc.PidsLimit))
 	}
+	res, err := hc.Resources.specOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, res...)
 	for _, s := range hc.Ulimits {
 		u, err := units.ParseUlimit(s)
 		if err != nil {
