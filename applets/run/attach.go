@@ -4,7 +4,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"os"
 	"os/signal"
@@ -30,28 +29,38 @@ type attachment struct {
 	con     console.Console // the terminal, in raw mode; nil without -t
 	process containerd.Process
 	ready   chan struct{} // closed once process is set
-	logf    *os.File
+	logw    *containers.LogWriter
+	// detached is closed when the detach keys are typed (exec -it).
+	detached chan struct{}
 }
 
-func (a *app) attach(ctx context.Context, interactive, tty bool, logDir string) (*attachment, error) {
-	at := &attachment{ready: make(chan struct{})}
+// attach wires the streams; with detachKeys (exec -it) typing them ends
+// the attachment as if the input had been closed.
+func (a *app) attach(ctx context.Context, interactive, tty bool, logDir string, detachKeys []byte) (*attachment, error) {
+	at := &attachment{ready: make(chan struct{}), detached: make(chan struct{})}
 	var stdin io.Reader
 	if interactive {
-		stdin = &eofHook{r: a.env.Stdin, fn: func() {
+		in := a.env.Stdin
+		if len(detachKeys) > 0 {
+			in = &detachReader{r: in, keys: detachKeys, detached: at.detached}
+		}
+		stdin = &eofHook{r: in, fn: func() {
 			<-at.ready
 			at.process.CloseIO(context.WithoutCancel(ctx), containerd.WithStdinCloser)
 		}}
 	}
 	stdout, stderr := a.env.Stdout, a.env.Stderr
 	if logDir != "" {
-		f, err := os.OpenFile(containers.LogPath(logDir), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		// The log's own writer, so that an attached run rotates the log
+		// (and, under --log-driver none, drops it) as the logger would.
+		w, err := containers.OpenLog(logDir)
 		if err != nil {
 			return nil, err
 		}
-		at.logf = f
+		at.logw = w
 		var mu sync.Mutex
-		stdout = &logTee{w: stdout, log: f, stream: "stdout", mu: &mu}
-		stderr = &logTee{w: stderr, log: f, stream: "stderr", mu: &mu}
+		stdout = &logTee{w: stdout, log: w, stream: "stdout", mu: &mu}
+		stderr = &logTee{w: stderr, log: w, stream: "stderr", mu: &mu}
 	}
 	opts := []cio.Opt{cio.WithStreams(stdin, stdout, stderr)}
 	if tty {
@@ -108,16 +117,16 @@ func (at *attachment) close() {
 		at.con.Reset()
 		at.con = nil
 	}
-	if at.logf != nil {
-		at.logf.Close()
-		at.logf = nil
+	if at.logw != nil {
+		at.logw.Close()
+		at.logw = nil
 	}
 }
 
 // logTee writes output through and appends it to the log, one entry a line.
 type logTee struct {
 	w       io.Writer
-	log     *os.File
+	log     *containers.LogWriter
 	stream  string
 	mu      *sync.Mutex
 	partial []byte
@@ -136,8 +145,7 @@ func (t *logTee) Write(p []byte) (int, error) {
 		if i < 0 {
 			i = len(t.partial) - 1
 		}
-		b, _ := json.Marshal(containers.LogEntry{Log: string(t.partial[:i+1]), Stream: t.stream, Time: time.Now().UTC()})
-		t.log.Write(append(b, '\n'))
+		t.log.Write(containers.LogEntry{Log: string(t.partial[:i+1]), Stream: t.stream, Time: time.Now().UTC()})
 		t.partial = t.partial[i+1:]
 	}
 	return n, err

@@ -3,19 +3,16 @@
 package run
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	containerd "github.com/containerd/containerd/v2/client"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
@@ -26,8 +23,9 @@ type logsCmd struct {
 	Follow     bool   `short:"f" long:"follow" description:"Keep printing output until the container stops"`
 	Tail       string `short:"n" long:"tail" value-name:"<N>" default:"all" description:"Show only the last N lines"`
 	Since      string `long:"since" value-name:"<TIME>" description:"Only lines from this time on (RFC 3339, Unix seconds, or a duration such as 10m)"`
-	Until      string `long:"until" value-name:"<TIME>" description:"Only lines before this time (same forms as --since)"`
+	Until      string `long:"until" value-name:"<TIME>" description:"Only lines up to this time (same forms as --since); with -f, stop following then"`
 	Timestamps bool   `short:"t" long:"timestamps" description:"Prefix each line with its time"`
+	Details    bool   `long:"details" description:"Prefix each line with its extra attributes, as docker does (lepton records none, so this is a space)"`
 	Args       struct {
 		Container string `positional-arg-name:"<CONTAINER>" required:"yes" description:"Container name or ID"`
 	} `positional-args:"yes"`
@@ -62,25 +60,36 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	dir := cs.Dir(info.ID)
-	pr := &logPrinter{stdout: a.env.Stdout, stderr: a.env.Stderr, timestamps: l.Timestamps, since: since, until: until}
+	pr := &logPrinter{stdout: a.env.Stdout, stderr: a.env.Stderr, timestamps: l.Timestamps, details: l.Details, since: since, until: until}
 
-	f, err := os.Open(containers.LogPath(dir))
-	if errors.Is(err, os.ErrNotExist) {
+	// The rotated files, oldest first, then the current one.
+	files, err := containers.OpenLogFiles(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if len(files) == 0 {
 		return nil // never started: no output yet
 	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	// Only whole lines; a line being written is picked up by -f.
-	end := bytes.LastIndexByte(data, '\n') + 1
-	lines := bytes.SplitAfter(data[:end], []byte("\n"))
-	if len(lines) > 0 && len(lines[len(lines)-1]) == 0 {
-		lines = lines[:len(lines)-1]
+	var lines [][]byte
+	var end int64
+	for _, f := range files {
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return err
+		}
+		// Only whole lines; a line being written is picked up by -f.
+		n := bytes.LastIndexByte(data, '\n') + 1
+		for ln := range bytes.SplitAfterSeq(data[:n], []byte("\n")) {
+			if len(ln) > 0 { // the split's empty last piece
+				lines = append(lines, ln)
+			}
+		}
+		end = int64(n)
 	}
 	if tail >= 0 && len(lines) > tail {
 		lines = lines[len(lines)-tail:]
@@ -90,6 +99,14 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	if !l.Follow {
 		return nil
+	}
+	// Follow on from the end of the current file's last whole line; if it
+	// rotates meanwhile, follow moves on to the next file itself.
+	cur := files[len(files)-1]
+	files = files[:len(files)-1]
+	if _, err := cur.Seek(end, io.SeekStart); err != nil {
+		cur.Close()
+		return err
 	}
 	done := make(chan struct{})
 	go func() {
@@ -111,7 +128,7 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 		case <-ctx.Done():
 		}
 	}()
-	return pr.follow(ctx, dir, int64(end), done, 200*time.Millisecond)
+	return pr.follow(ctx, dir, cur, 0, done, 200*time.Millisecond)
 }
 
 // followLog prints the log from offset from until done is closed and the
@@ -120,18 +137,22 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 // when the task is kept and the logger lives on).
 func followLog(ctx context.Context, dir string, from int64, stdout, stderr io.Writer, done <-chan struct{}, drain time.Duration) error {
 	pr := &logPrinter{stdout: stdout, stderr: stderr}
-	return pr.follow(ctx, dir, from, done, drain)
+	return pr.follow(ctx, dir, nil, from, done, drain)
 }
 
 type logPrinter struct {
-	stdout, stderr io.Writer
-	timestamps     bool
-	since, until   time.Time
+	stdout, stderr      io.Writer
+	timestamps, details bool
+	since, until        time.Time
 }
 
-func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-chan struct{}, drain time.Duration) error {
-	path := containers.LogPath(dir)
-	var f *os.File
+// follow prints the log from f on (or, with f nil, from offset from of
+// the current file once there is one) until done is closed and the
+// logging process has written everything, or --until has passed. When the
+// log rotates it reads the rest of the file it has, then goes on with the
+// next: each file is renamed whole, so nothing written before a rotation
+// is missed.
+func (p *logPrinter) follow(ctx context.Context, dir string, f *os.File, from int64, done <-chan struct{}, drain time.Duration) error {
 	defer func() {
 		if f != nil {
 			f.Close()
@@ -139,19 +160,8 @@ func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-
 	}()
 	var pending []byte
 	buf := make([]byte, 64<<10)
-	readAll := func() error {
-		if f == nil {
-			var err error
-			if f, err = os.Open(path); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return nil
-				}
-				return err
-			}
-			if _, err := f.Seek(from, io.SeekStart); err != nil {
-				return err
-			}
-		}
+	// readFile prints the whole lines f holds beyond what was read.
+	readFile := func() error {
 		for {
 			n, err := f.Read(buf)
 			pending = append(pending, buf[:n]...)
@@ -163,13 +173,54 @@ func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-
 				p.print(pending[:i+1])
 				pending = pending[i+1:]
 			}
-			if err == io.EOF || n == 0 {
-				return nil
+			if err != nil && err != io.EOF {
+				return err
 			}
-			if err != nil {
+			if n > 0 {
+				continue
+			}
+			// A file cut short under us (copytruncate) starts over.
+			if fi, err := f.Stat(); err == nil {
+				if pos, err := f.Seek(0, io.SeekCurrent); err == nil && fi.Size() < pos {
+					f.Seek(0, io.SeekStart)
+					pending = nil
+					continue
+				}
+			}
+			return nil
+		}
+	}
+	readAll := func() error {
+		if f == nil {
+			var err error
+			if f, err = containers.OpenLogAt(dir, from); err != nil || f == nil {
 				return err
 			}
 		}
+		for {
+			if err := readFile(); err != nil {
+				return err
+			}
+			next, err := containers.NextLogFile(dir, f)
+			if err != nil || next == nil {
+				return err
+			}
+			// Rotated: f is whole now; what was written to it after the
+			// read above comes first.
+			if err := readFile(); err != nil {
+				next.Close()
+				return err
+			}
+			f.Close()
+			f, pending = next, nil
+		}
+	}
+	// Nothing written after --until can be shown, so following ends there.
+	var untilC <-chan time.Time
+	if !p.until.IsZero() {
+		t := time.NewTimer(time.Until(p.until))
+		defer t.Stop()
+		untilC = t.C
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -180,6 +231,8 @@ func (p *logPrinter) follow(ctx context.Context, dir string, from int64, done <-
 		select {
 		case <-done:
 			containers.WaitLogger(dir, drain)
+			return readAll()
+		case <-untilC:
 			return readAll()
 		case <-ctx.Done():
 			return nil
@@ -193,18 +246,35 @@ func (p *logPrinter) print(line []byte) {
 	if json.Unmarshal(line, &e) != nil {
 		return
 	}
-	if !p.since.IsZero() && e.Time.Before(p.since) || !p.until.IsZero() && !e.Time.Before(p.until) {
+	// Both ends are inclusive, as docker's are.
+	if !p.since.IsZero() && e.Time.Before(p.since) || !p.until.IsZero() && e.Time.After(p.until) {
 		return
 	}
 	w := p.stdout
 	if e.Stream == "stderr" {
 		w = p.stderr
 	}
+	// One write a line, so that lines of the two streams never mix.
+	var b strings.Builder
 	if p.timestamps {
-		fmt.Fprintf(w, "%s %s", e.Time.Format(time.RFC3339Nano), e.Log)
-		return
+		b.WriteString(e.Time.Format(time.RFC3339Nano) + " ")
 	}
-	io.WriteString(w, e.Log)
+	if p.details {
+		b.WriteString(attrsText(e.Attrs) + " ")
+	}
+	b.WriteString(e.Log)
+	io.WriteString(w, b.String())
+}
+
+// attrsText is docker's --details prefix: key=value pairs sorted by key,
+// query-escaped, joined by commas.
+func attrsText(attrs map[string]string) string {
+	var kv []string
+	for k, v := range attrs {
+		kv = append(kv, url.QueryEscape(k)+"="+url.QueryEscape(v))
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, ",")
 }
 
 // parseTime reads docker's --since/--until forms: RFC 3339 (with or
@@ -226,9 +296,3 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, cli.Usagef("bad time %q: want RFC 3339 (2006-01-02T15:04:05Z), Unix seconds, or a duration such as 10m", s)
 }
-
-var (
-	_ = bufio.NewReader
-	_ = strings.Contains
-	_ containerd.Container
-)
