@@ -26,6 +26,11 @@ func init() {
 			panic(fmt.Sprintf("command %q points at unknown applet %q", name, c.applet))
 		}
 	}
+	for name, a := range inContainer {
+		if _, ok := applets[a]; !ok || applets[name].Main != nil {
+			panic(fmt.Sprintf("in-container name %q points at unknown applet %q, or is an applet itself", name, a))
+		}
+	}
 }
 
 var osEnv = cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
@@ -39,8 +44,11 @@ func dispatch(args []string, base *cli.Env) int {
 	// reports its own errors, so their logs would only say things twice.
 	log.L.Logger.SetLevel(logrus.FatalLevel)
 	name := strings.TrimSuffix(filepath.Base(args[0]), ".exe")
+	if a, ok := inContainer[name]; ok {
+		name = a
+	}
 	if name == "lepton" || name == "docker" {
-		env.Name = name
+		env.Name, env.Docker = name, name == "docker"
 		return runCommand(ctx, &env, args[1:])
 	}
 	if len(args) > 1 && args[1] == "__complete" {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lepton-project/lepton/applets/build"
 	"github.com/lepton-project/lepton/applets/image"
+	pid1 "github.com/lepton-project/lepton/applets/init"
 	"github.com/lepton-project/lepton/applets/network"
 	"github.com/lepton-project/lepton/applets/run"
 	"github.com/lepton-project/lepton/applets/system"
@@ -29,10 +30,19 @@ var applets = map[string]cli.Applet{
 	"lepton-build":     {Main: build.Main, Parser: build.Parser},
 	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
 	"lepton-image":     {Main: image.Main, Parser: image.Parser},
+	"lepton-init":      {Main: pid1.Main, Parser: pid1.Parser},
 	"lepton-network":   {Main: network.Main, Parser: network.Parser},
 	"lepton-run":       {Main: run.Main, Parser: run.Parser},
 	"lepton-system":    {Main: system.Main, Parser: system.Parser},
 	"lepton-volume":    {Main: volume.Main, Parser: volume.Parser},
+}
+
+// inContainer maps names lepton answers to as argv[0] only inside a
+// container to their applets: run --init mounts lepton there as
+// /sbin/docker-init, docker's path for its init. They are no links of
+// install.sh's and not in --list-applets, so no host gets a docker-init.
+var inContainer = map[string]string{
+	"docker-init": "lepton-init",
 }
 
 // commands maps the first argument of "lepton <command>" (and of a docker
@@ -43,6 +53,7 @@ var commands = map[string]struct {
 	applet string
 	prefix []string
 }{
+	"__init":      {"lepton-init", nil},                    // the init of run --init
 	"__log":       {"lepton-container", []string{"__log"}}, // the shim's logging binary
 	"attach":      {"lepton-container", []string{"attach"}},
 	"build":       {"lepton-build", []string{"build"}},
@@ -51,10 +62,12 @@ var commands = map[string]struct {
 	"cp":          {"lepton-container", []string{"cp"}},
 	"create":      {"lepton-container", []string{"create"}},
 	"exec":        {"lepton-container", []string{"exec"}},
+	"export":      {"lepton-container", []string{"export"}},
 	"history":     {"lepton-image", []string{"history"}},
 	"image":       {"lepton-image", nil},
 	"image build": {"lepton-build", []string{"build"}},
 	"images":      {"lepton-image", []string{"ls"}},
+	"import":      {"lepton-image", []string{"import"}},
 	"inspect":     {"lepton-container", []string{"inspect"}},
 	"kill":        {"lepton-container", []string{"kill"}},
 	"load":        {"lepton-image", []string{"load"}},

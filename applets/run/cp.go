@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
+	"github.com/docker/go-units"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
@@ -28,7 +30,10 @@ import (
 
 type cpCmd struct {
 	cli.Command
-	Args struct {
+	Archive    bool `short:"a" long:"archive" description:"Keep the files' owners (UID and GID) and full modes"`
+	FollowLink bool `short:"L" long:"follow-link" description:"Copy what a symbolic link at SRC points to, not the link itself"`
+	Quiet      bool `short:"q" long:"quiet" description:"Print no summary (one is printed only when standard error is a terminal)"`
+	Args       struct {
 		Src  string `positional-arg-name:"<SRC>" required:"yes" description:"CONTAINER:PATH, a host path, or - for a tar stream on stdin"`
 		Dest string `positional-arg-name:"<DEST>" required:"yes" description:"CONTAINER:PATH, a host path, or - for a tar stream on stdout"`
 	} `positional-args:"yes"`
@@ -38,15 +43,27 @@ type cpCmd struct {
 // inside the container is resolved as the container would see it (its
 // symlinks are followed within its root), and every file operation goes
 // through an os.Root on the container's root, so no symlink in the
-// container can make lepton read or write outside it.
+// container can make lepton read or write outside it. A symbolic link at
+// SRC itself is copied as a link unless -L says to follow it.
 func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
+	n, err := cp.copy(ctx, a)
+	if err != nil || cp.Quiet || cp.Args.Src == "-" || cp.Args.Dest == "-" || !cli.IsTerminal(a.env.Stderr) {
+		return err
+	}
+	fmt.Fprintf(a.env.Stderr, "Successfully copied %s to %s\n", units.HumanSizeWithPrecision(float64(n), 3), cp.Args.Dest)
+	return nil
+}
+
+// copy does run's copy and says how many bytes of tar stream it took.
+func (cp *cpCmd) copy(ctx context.Context, a *app) (int64, error) {
+	o := cpOpts{archive: cp.Archive, follow: cp.FollowLink}
 	srcCtr, srcPath := splitContainerPath(cp.Args.Src)
 	dstCtr, dstPath := splitContainerPath(cp.Args.Dest)
 	switch {
 	case srcCtr != "" && dstCtr != "":
-		return cli.Usagef("copying between two containers is not supported: copy to the host first")
+		return 0, cli.Usagef("copying between two containers is not supported: copy to the host first")
 	case srcCtr == "" && dstCtr == "":
-		return cli.Usagef("one of SRC and DEST must be CONTAINER:PATH")
+		return 0, cli.Usagef("one of SRC and DEST must be CONTAINER:PATH")
 	}
 	ref, cpath := srcCtr, srcPath
 	if dstCtr != "" {
@@ -57,49 +74,49 @@ func (cp *cpCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	cs, err := a.open(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	c := cs.Client()
 	defer c.Close()
 	info, err := cs.Resolve(ctx, ref)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	rootDir, release, err := containerRoot(ctx, c, info, a.g.DataRoot, a.g.Namespace)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer release()
 	root, err := os.OpenRoot(rootDir)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer root.Close()
 	if srcCtr != "" {
-		rel, err := resolveIn(root, cpath)
+		rel, err := resolveSrc(root, cpath, o.follow)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := root.Lstat(rel); err != nil {
-			return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory in container %s: %s", cli.Quote(ref), cli.Quote(cpath)))
+			return 0, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory in container %s: %s", cli.Quote(ref), cli.Quote(cpath)))
 		}
 		if dstPath == "-" {
-			return writeTar(a.env.Stdout, root, rel, entryName(cpath))
+			return 0, writeTar(a.env.Stdout, root, rel, entryName(cpath))
 		}
-		return copyOut(root, rel, entryName(cpath), dstPath)
+		return copyOut(root, rel, entryName(cpath), dstPath, o)
 	}
 	rel, err := resolveIn(root, cpath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if srcPath == "-" {
 		fi, err := root.Stat(rel)
 		if err != nil || !fi.IsDir() {
-			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s in container %s must be an existing directory to extract a tar stream into", cli.Quote(cpath), cli.Quote(ref)))
+			return 0, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("destination %s in container %s must be an existing directory to extract a tar stream into", cli.Quote(cpath), cli.Quote(ref)))
 		}
-		return extractTar(a.env.Stdin, root, rel)
+		return 0, extractTar(a.env.Stdin, root, rel, o)
 	}
-	return copyIn(root, srcPath, rel)
+	return copyIn(root, srcPath, rel, o)
 }
 
 // entryName is what the copy of cpath is called: its last element, as
@@ -141,9 +158,20 @@ func containerRoot(ctx context.Context, c *containerd.Client, info ctrs.Containe
 			}
 		}
 	}
+	return mountSnapshot(ctx, c, info, dataRoot, namespace, false)
+}
+
+// mountSnapshot mounts the container's snapshot on a new mountpoint under
+// the data root; release unmounts and removes it. Read-only, the
+// snapshot's writable layer is mounted as one more lower layer, so a
+// running container's own mount of it is left alone.
+func mountSnapshot(ctx context.Context, c *containerd.Client, info ctrs.Container, dataRoot, namespace string, readOnly bool) (string, func(), error) {
 	mounts, err := c.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
 	if err != nil {
 		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
+	}
+	if readOnly {
+		mounts = readOnlyMounts(mounts)
 	}
 	// Under the data root and named for this process, so a cp killed
 	// while the snapshot is mounted leaves a mount system check can own.
@@ -160,6 +188,58 @@ func containerRoot(ctx context.Context, c *containerd.Client, info ctrs.Containe
 		mount.UnmountAll(dir, 0)
 		os.Remove(dir)
 	}, nil
+}
+
+// readOnlyMounts is mounts made read-only, as containerd's own
+// WithReadonlyTempMount makes them: an overlay loses its work directory
+// and its upper directory becomes its top lower one; any other mount gets
+// "ro".
+func readOnlyMounts(mounts []mount.Mount) []mount.Mount {
+	out := make([]mount.Mount, len(mounts))
+	for i, m := range mounts {
+		m.Options = slices.Clone(m.Options)
+		if m.Type != "overlay" {
+			m.Options = append(slices.DeleteFunc(m.Options, func(o string) bool { return o == "rw" || o == "ro" }), "ro")
+			out[i] = m
+			continue
+		}
+		upper := ""
+		m.Options = slices.DeleteFunc(m.Options, func(o string) bool {
+			if u, ok := strings.CutPrefix(o, "upperdir="); ok {
+				upper = u
+				return true
+			}
+			return strings.HasPrefix(o, "workdir=")
+		})
+		for j, o := range m.Options {
+			if lower, ok := strings.CutPrefix(o, "lowerdir="); ok && upper != "" {
+				m.Options[j] = "lowerdir=" + upper + ":" + lower
+			}
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// cpOpts are cp's options that reach the copy itself.
+type cpOpts struct {
+	archive bool // keep owners and full modes
+	follow  bool // follow a symbolic link at SRC
+}
+
+// resolveSrc is resolveIn for a copy's source: a symbolic link at the end
+// of p is the link itself, unless follow is set or p ends in "/" or "/."
+// (the contents of what it names).
+func resolveSrc(root *os.Root, p string, follow bool) (string, error) {
+	clean := path.Clean("/" + p)
+	if follow || clean == "/" || strings.HasSuffix(p, "/") || strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+		return resolveIn(root, p)
+	}
+	dir, err := resolveIn(root, path.Dir(clean))
+	if err != nil {
+		return "", err
+	}
+	return path.Join(dir, path.Base(clean)), nil
 }
 
 // resolveIn resolves p inside root the way the container would: symlinks
@@ -218,6 +298,22 @@ func writeTar(w io.Writer, root *os.Root, rel, name string) error {
 			return nil
 		}
 		return err
+	}
+	// A link at the top is the one entry: WalkDir would follow it.
+	if fi, err := root.Lstat(rel); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		link, err := root.Readlink(rel)
+		if err != nil {
+			return err
+		}
+		h, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		h.Name = name
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		return tw.Close()
 	}
 	err := fs.WalkDir(root.FS(), rel, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -306,60 +402,90 @@ func (zeros) Read(b []byte) (int, error) {
 }
 
 // copyOut copies rel from the container to the host path dst: into dst
-// when it is an existing directory, else as dst.
-func copyOut(root *os.Root, rel, name, dst string) error {
+// when it is an existing directory, else as dst. It returns the size of
+// the tar stream it went through.
+func copyOut(root *os.Root, rel, name, dst string, o cpOpts) (int64, error) {
 	if fi, err := os.Stat(dst); err == nil && fi.IsDir() {
 		dst = filepath.Join(dst, name)
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, root, rel, ".")) }()
 	hostRoot, err := os.OpenRoot(filepath.Dir(dst))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer hostRoot.Close()
-	return extractTarAs(pr, hostRoot, filepath.Base(dst))
+	return pipeTar(func(w io.Writer) error { return writeTar(w, root, rel, ".") }, hostRoot, filepath.Base(dst), o)
 }
 
 // copyIn copies the host path src into the container at rel: into rel when
-// it is an existing directory, else as rel.
-func copyIn(root *os.Root, src, rel string) error {
+// it is an existing directory, else as rel; with o.follow, a link at src
+// is copied as what it points to, under the link's name.
+func copyIn(root *os.Root, src, rel string, o cpOpts) (int64, error) {
 	if _, err := os.Lstat(src); err != nil {
-		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory: %s", cli.Quote(src)))
+		return 0, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such file or directory: %s", cli.Quote(src)))
 	}
 	dstName := rel
 	if fi, err := root.Stat(rel); err == nil && fi.IsDir() {
 		dstName = path.Join(rel, filepath.Base(src))
 	}
-	srcRoot, err := os.OpenRoot(filepath.Dir(filepath.Clean(src)))
+	from := filepath.Clean(src)
+	if o.follow {
+		target, err := filepath.EvalSymlinks(from)
+		if err != nil {
+			return 0, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("follow %s: %v", cli.Quote(src), err))
+		}
+		from = target
+	}
+	srcRoot, err := os.OpenRoot(filepath.Dir(from))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer srcRoot.Close()
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeTar(pw, srcRoot, filepath.Base(filepath.Clean(src)), ".")) }()
 	sub, err := root.OpenRoot(path.Dir(dstName))
 	if err != nil {
-		return fmt.Errorf("destination directory %s: %w", cli.Quote(path.Dir(dstName)), err)
+		return 0, fmt.Errorf("destination directory %s: %w", cli.Quote(path.Dir(dstName)), err)
 	}
 	defer sub.Close()
-	return extractTarAs(pr, sub, path.Base(dstName))
+	return pipeTar(func(w io.Writer) error { return writeTar(w, srcRoot, filepath.Base(from), ".") }, sub, path.Base(dstName), o)
+}
+
+// pipeTar unpacks what write writes into root as as, and returns the
+// size of the tar stream.
+func pipeTar(write func(io.Writer) error, root *os.Root, as string, o cpOpts) (int64, error) {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	cr := &countingReader{r: pr}
+	err := extractTarAs(cr, root, as, o)
+	pr.CloseWithError(errors.New("copy ended")) // a writer still going stops
+	return cr.n, err
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // extractTar unpacks a tar stream into dir within root. Entries are
 // confined to root whatever their names or links say.
-func extractTar(r io.Reader, root *os.Root, dir string) error {
+func extractTar(r io.Reader, root *os.Root, dir string, o cpOpts) error {
 	sub, err := root.OpenRoot(dir)
 	if err != nil {
 		return err
 	}
 	defer sub.Close()
-	return extractTarAs(r, sub, "")
+	return extractTarAs(r, sub, "", o)
 }
 
 // extractTarAs unpacks a tar stream into root; with as set, the stream's
-// top entry "." is renamed to as.
-func extractTarAs(r io.Reader, root *os.Root, as string) error {
+// top entry "." is renamed to as. With o.archive, each entry gets the
+// owner and the mode (set-ID and sticky bits too) the stream gives it;
+// without, the copier's own and the mode less the umask.
+func extractTarAs(r io.Reader, root *os.Root, as string, o cpOpts) error {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -407,6 +533,25 @@ func extractTarAs(r io.Reader, root *os.Root, as string) error {
 			}
 		default:
 			// devices, fifos and hard links are skipped: cp is for files
+			continue
+		}
+		if o.archive {
+			if err := keepOwner(root, name, h); err != nil {
+				return err
+			}
 		}
 	}
+}
+
+// keepOwner gives name the owner and, unless it is a link, the whole mode
+// of its tar entry h; the mode after the owner, since chown clears the
+// set-ID bits.
+func keepOwner(root *os.Root, name string, h *tar.Header) error {
+	if err := root.Lchown(name, h.Uid, h.Gid); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeSymlink {
+		return nil
+	}
+	return root.Chmod(name, h.FileInfo().Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky))
 }

@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/containerd/containerd/v2/core/mount"
 )
 
 func TestEntryName(t *testing.T) {
@@ -122,5 +125,128 @@ func TestWriteTarRealProcDir(t *testing.T) {
 	want := []string{"./", "proc/", "proc/self/", "proc/self/status"}
 	if !slices.Equal(got, want) {
 		t.Errorf("archive = %q, want %q", got, want)
+	}
+}
+
+func TestResolveSrc(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "d", "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []struct{ target, name string }{{"real", "d/link"}, {"d", "dl"}} {
+		if err := os.Symlink(l.target, filepath.Join(dir, l.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	for _, tt := range []struct {
+		in     string
+		follow bool
+		want   string
+	}{
+		{"/d/link", false, "d/link"}, // the link itself
+		{"/d/link", true, "d/real"},
+		{"/d/link/", false, "d/real"}, // the contents of what it names
+		{"/d/link/.", false, "d/real"},
+		{"/dl/link", false, "d/link"}, // links above the last element are followed
+		{"/", false, "."},
+	} {
+		if got, err := resolveSrc(root, tt.in, tt.follow); err != nil || got != tt.want {
+			t.Errorf("resolveSrc(%q, %v) = %q, %v; want %q", tt.in, tt.follow, got, err, tt.want)
+		}
+	}
+}
+
+func TestWriteTarTopLink(t *testing.T) {
+	// A link at the top is one entry, even to a directory or outside.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"sub", "/etc"} {
+		os.Remove(filepath.Join(dir, "link"))
+		if err := os.Symlink(target, filepath.Join(dir, "link")); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := listTar(t, dir, "link", "link"), []string{"link"}; !slices.Equal(got, want) {
+			t.Errorf("archive of a link to %s = %q, want %q", target, got, want)
+		}
+	}
+}
+
+func TestReadOnlyMounts(t *testing.T) {
+	in := []mount.Mount{
+		{Type: "overlay", Source: "overlay", Options: []string{"index=off", "workdir=/s/2/work", "upperdir=/s/2/fs", "lowerdir=/s/1/fs"}},
+		{Type: "bind", Source: "/s/1/fs", Options: []string{"rbind", "rw"}},
+	}
+	got := readOnlyMounts(in)
+	if want := []string{"index=off", "lowerdir=/s/2/fs:/s/1/fs"}; !slices.Equal(got[0].Options, want) {
+		t.Errorf("overlay options = %q, want %q", got[0].Options, want)
+	}
+	if want := []string{"rbind", "ro"}; !slices.Equal(got[1].Options, want) {
+		t.Errorf("bind options = %q, want %q", got[1].Options, want)
+	}
+	if in[0].Options[1] != "workdir=/s/2/work" || in[1].Options[1] != "rw" {
+		t.Errorf("readOnlyMounts changed its input: %q", in)
+	}
+}
+
+func TestExtractTarArchive(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files other owners")
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755, Uid: 7, Gid: 8},
+		{Name: "f", Typeflag: tar.TypeReg, Mode: 0o4755, Uid: 1234, Gid: 5678},
+		{Name: "l", Typeflag: tar.TypeSymlink, Linkname: "f", Uid: 42, Gid: 43},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	for _, archive := range []bool{false, true} {
+		dir := t.TempDir()
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := extractTarAs(bytes.NewReader(buf.Bytes()), root, "out", cpOpts{archive: archive}); err != nil {
+			t.Fatalf("extractTarAs(archive %v) = %v", archive, err)
+		}
+		root.Close()
+		for _, tt := range []struct {
+			name     string
+			uid, gid uint32
+			mode     os.FileMode
+		}{
+			{"out", 7, 8, 0},
+			{"out/f", 1234, 5678, os.ModeSetuid | 0o755},
+			{"out/l", 42, 43, 0},
+		} {
+			fi, err := os.Lstat(filepath.Join(dir, tt.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if !archive {
+				tt.uid, tt.gid = uint32(os.Geteuid()), uint32(os.Getegid())
+			}
+			if st.Uid != tt.uid || st.Gid != tt.gid {
+				t.Errorf("archive %v: %s owned by %d:%d, want %d:%d", archive, tt.name, st.Uid, st.Gid, tt.uid, tt.gid)
+			}
+			if archive && tt.mode != 0 && fi.Mode()&(os.ModePerm|os.ModeSetuid) != tt.mode {
+				t.Errorf("archive: %s has mode %v, want %v", tt.name, fi.Mode(), tt.mode)
+			}
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -28,16 +29,44 @@ type execCmd struct {
 	Interactive bool     `short:"i" long:"interactive" description:"Pass standard input to the command"`
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 	Env         []string `short:"e" long:"env" value-name:"<KEY=VALUE>" description:"Set an environment variable"`
+	EnvFile     []string `long:"env-file" value-name:"<FILE>" description:"Read environment variables from a file, one KEY=VALUE a line"`
+	Privileged  bool     `long:"privileged" description:"Give the command every capability"`
 	Workdir     string   `short:"w" long:"workdir" value-name:"<DIR>" description:"Working directory inside the container"`
 	User        string   `short:"u" long:"user" value-name:"<USER[:GROUP]>" description:"User (name or UID) to run as"`
+	DetachKeys  string   `long:"detach-keys" value-name:"<KEYS>" description:"Keys that end the session under -it (default ctrl-p,ctrl-q); the command loses its terminal"`
 }
 
 func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
+	if len(rest) >= 2 && rest[1] == "--" {
+		rest = append(rest[:1:1], rest[2:]...) // docker's separator before the command
+	}
 	if len(rest) < 2 {
 		return cli.Usagef("exec needs a container and a command: lepton exec [OPTIONS] CONTAINER COMMAND [ARG...]")
 	}
+	keys, err := parseDetachKeys(e.DetachKeys)
+	if err != nil {
+		return err
+	}
+	if !(e.Interactive && e.TTY) {
+		keys = nil // without a terminal the input is data, passed as it is
+	}
 	if e.Interactive && e.TTY && !e.Detach && !cli.IsTerminal(a.env.Stdin) {
 		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
+	}
+	// As with run: the files first, then -e, so -e wins.
+	var environ []string
+	for _, file := range e.EnvFile {
+		kvs, err := readKVFile(file, "--env-file")
+		if err != nil {
+			return err
+		}
+		environ = append(environ, expandEnv(a.env, kvs)...)
+	}
+	environ = append(environ, expandEnv(a.env, e.Env)...)
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); k == "" {
+			return cli.Usagef("bad environment variable %q: the name is empty", kv)
+		}
 	}
 	cs, err := a.open(ctx)
 	if err != nil {
@@ -68,23 +97,30 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	proc := *spec.Process
 	proc.Args = rest[1:]
 	proc.Terminal = e.TTY
-	if len(e.Env) > 0 {
-		proc.Env = replaceEnv(proc.Env, expandEnv(a.env, e.Env))
+	if len(environ) > 0 {
+		proc.Env = replaceEnv(proc.Env, environ)
 	}
 	if e.Workdir != "" {
 		proc.Cwd = e.Workdir
 	}
+	s := spec
+	s.Process = &proc
 	if e.User != "" {
-		s := spec
-		s.Process = &proc
 		if err := oci.WithUser(e.User)(ctx, c, &info, &s); err != nil {
 			return fmt.Errorf("user %s: %w", e.User, err)
+		}
+	}
+	if e.Privileged {
+		// Every capability lepton itself holds, as run --privileged
+		// gives them.
+		if err := oci.WithAllCurrentCapabilities(ctx, c, &info, &s); err != nil {
+			return fmt.Errorf("--privileged: %w", err)
 		}
 	}
 	creator := cio.NullIO
 	var at *attachment
 	if !e.Detach {
-		if at, err = a.attach(ctx, e.Interactive, e.TTY, ""); err != nil {
+		if at, err = a.attach(ctx, e.Interactive, e.TTY, "", keys); err != nil {
 			return err
 		}
 		defer at.close()
@@ -118,6 +154,10 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		select {
 		case s := <-sigs:
 			p.Kill(ctx, s.(syscall.Signal))
+		case <-at.detached:
+			// lepton holds an exec's terminal itself: leaving ends it, and
+			// the command gets the hangup of a closed terminal.
+			return nil
 		case st := <-statusC:
 			p.IO().Wait()
 			code, _, err := st.Result()

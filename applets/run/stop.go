@@ -15,9 +15,24 @@ import (
 
 type stopCmd struct {
 	cli.Command
-	Time   *int       `short:"t" long:"time" value-name:"<SECONDS>" description:"Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)"`
+	stopTimeout
 	Signal string     `short:"s" long:"signal" value-name:"<SIGNAL>" description:"Signal to send first (default: the container's --stop-signal, else SIGTERM)"`
 	Args   targetArgs `positional-args:"yes"`
+}
+
+// stopTimeout is stop's and restart's -t: --timeout as docker 25 calls
+// it, and --time, its older name, kept as a hidden alias.
+type stopTimeout struct {
+	Timeout *int `short:"t" long:"timeout" value-name:"<SECONDS>" description:"Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)"`
+	Time    *int `long:"time" hidden:"yes" value-name:"<SECONDS>" description:"Same as --timeout (docker's older name)"`
+}
+
+// timeout is the one given, --timeout over --time; nil when neither is.
+func (t stopTimeout) timeout() *time.Duration {
+	if t.Timeout != nil {
+		return seconds(t.Timeout)
+	}
+	return seconds(t.Time)
 }
 
 func (s *stopCmd) run(ctx context.Context, a *app, rest []string) error {
@@ -26,7 +41,7 @@ func (s *stopCmd) run(ctx context.Context, a *app, rest []string) error {
 			return err
 		}
 	}
-	o := containers.StopOptions{Signal: s.Signal, Timeout: seconds(s.Time)}
+	o := containers.StopOptions{Signal: s.Signal, Timeout: s.timeout()}
 	return a.forEach(ctx, append(s.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		return ref, cs.Stop(ctx, info, o)
 	})
@@ -44,12 +59,18 @@ func seconds(t *int) *time.Duration {
 
 type restartCmd struct {
 	cli.Command
-	Time *int       `short:"t" long:"time" value-name:"<SECONDS>" description:"Seconds to wait for stop before SIGKILL"`
-	Args targetArgs `positional-args:"yes"`
+	stopTimeout
+	Signal string     `short:"s" long:"signal" value-name:"<SIGNAL>" description:"Signal to stop with (default: the container's --stop-signal, else SIGTERM)"`
+	Args   targetArgs `positional-args:"yes"`
 }
 
 func (r *restartCmd) run(ctx context.Context, a *app, rest []string) error {
-	o := containers.StopOptions{Timeout: seconds(r.Time)}
+	if r.Signal != "" {
+		if _, err := parseSignal(r.Signal); err != nil {
+			return err
+		}
+	}
+	o := containers.StopOptions{Signal: r.Signal, Timeout: r.timeout()}
 	return a.forEach(ctx, append(r.Args.Containers, rest...), parallelTargets, func(cs *containers.Containers, info ctrs.Container, ref string) (string, error) {
 		if err := cs.Stop(ctx, info, o); err != nil {
 			return "", err

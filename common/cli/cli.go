@@ -23,6 +23,10 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
+	// Docker is set when lepton runs as docker (a link of that name): its
+	// usage errors then exit ExitDocker, as docker's CLI exits for a bad
+	// flag of any command.
+	Docker bool
 }
 
 // Main is the entry point of an applet.
@@ -68,7 +72,16 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitUsage   = 2
+	ExitDocker  = 125 // docker's code for its own errors: run's, and any command's usage
 )
+
+// usageExit is the exit code of a usage error.
+func (e *Env) usageExit() int {
+	if e.Docker {
+		return ExitDocker
+	}
+	return ExitUsage
+}
 
 // Command is embedded in every go-flags command struct: go-flags needs a
 // Commander to dispatch to, but lepton's commands run through the applet's
@@ -97,8 +110,9 @@ func NewParser(env *Env, data any) *flags.Parser {
 
 // Report prints err, if any, the way every applet does, and returns the
 // process exit code. Help goes to stdout and exits 0; usage errors name the
-// applet's --help and exit 2; a TargetErrors prints one line per failed
-// target and exits 1; anything else prints once as
+// applet's --help and exit 2 (125 when lepton runs as docker); a
+// TargetErrors prints one line per failed target and exits 1; anything
+// else prints once as
 // "<applet>: <what failed>: <why>". A command that went through its
 // targets and then failed as a whole (inspect, whose --format could not
 // show the ones it found) returns errors.Join(targetErrors, err): both are
@@ -131,12 +145,12 @@ func Report(env *Env, err error) int {
 			return ExitOK
 		}
 		fmt.Fprintf(env.Stderr, "%s: %s (see '%s --help')\n", env.Name, fe.Message, env.Name)
-		return ExitUsage
+		return env.usageExit()
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(env.Stderr, "%s: %s (see '%s --help')\n", env.Name, ue.msg, env.Name)
-		return ExitUsage
+		return env.usageExit()
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) {

@@ -15,8 +15,9 @@ import (
 
 // Resolve finds a container by name, full ID or unique ID prefix, as
 // docker does; every lepton command that takes a container goes through
-// it. It fails with ErrNotFound ("no such container: REF"), or with
-// ErrInvalidArgument for an empty ref or a prefix that matches several.
+// it. It fails with ErrNotFound ("No such container: REF", in docker's
+// words), or with ErrInvalidArgument for an empty ref or a prefix that
+// matches several.
 func (d *Containers) Resolve(ctx context.Context, ref string) (containers.Container, error) {
 	if ref == "" {
 		return containers.Container{}, errdefs.ErrInvalidArgument.WithMessage("empty container name")
@@ -45,5 +46,5 @@ func (d *Containers) Resolve(ctx context.Context, ref string) (containers.Contai
 			return containers.Container{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("container ID prefix %q matches %d containers: give more of it", ref, len(all)))
 		}
 	}
-	return containers.Container{}, errdefs.ErrNotFound.WithMessage("no such container: " + text.Quote(ref))
+	return containers.Container{}, errdefs.ErrNotFound.WithMessage("No such container: " + text.Quote(ref))
 }
