@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testscripts/<applet>/*.txtar, one subtest per folder.
 func TestScripts(t *testing.T) {
+	initBin := staticLepton(t) // builds while setUp starts the daemons
 	w := setUp(t)
 	t.Cleanup(w.tearDown)
 	dirs, err := filepath.Glob("testscripts/*")
@@ -84,6 +86,7 @@ func TestScripts(t *testing.T) {
 						"REGISTRY_USER":        testUser,
 						"REGISTRY_PASSWORD":    testPassword,
 						"LEPTON_SRC":           src,
+						"LEPTON_INIT":          initBin(),
 					} {
 						e.Setenv(k, v)
 					}
@@ -133,6 +136,36 @@ func TestScripts(t *testing.T) {
 			})
 		})
 	}
+}
+
+// staticLepton builds lepton as install.sh does, with CGO_ENABLED=0, in
+// the background, and returns a function that waits for it and gives its
+// path: run --init mounts it into containers (LEPTON_INIT), where the test
+// binary, built with cgo, would not find its C library. LEPTON_INIT set
+// for the test names one already built instead.
+func staticLepton(t *testing.T) func() string {
+	if p := os.Getenv("LEPTON_INIT"); p != "" {
+		return func() string { return p }
+	}
+	out := filepath.Join(t.TempDir(), "lepton")
+	done := make(chan error, 1)
+	go func() {
+		cmd := exec.Command("go", "build", "-o", out, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			done <- fmt.Errorf("%v\n%s", err, b)
+		}
+		close(done)
+	}()
+	wait := sync.OnceValue(func() error { return <-done })
+	t.Cleanup(func() { wait() }) // before the directory goes
+	return sync.OnceValue(func() string {
+		if err := wait(); err != nil {
+			t.Errorf("build a static lepton for --init: %v", err)
+			return ""
+		}
+		return out
+	})
 }
 
 // goEnvVars passes the caller's Go caches to scripts that build lepton
@@ -265,8 +298,8 @@ func stalesock(ts *testscript.TestScript, neg bool, args []string) {
 
 // ptyrun INPUT PROG [ARGS...] runs PROG with a new pseudo-terminal as its
 // standard streams and controlling terminal, as a person at a terminal
-// would: it types INPUT's lines one by one, then captures what the
-// terminal showed as stdout.
+// would: it types INPUT's lines one by one (<ctrl-p> and the like as the
+// control keys), then captures what the terminal showed as stdout.
 func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: ptyrun INPUTFILE PROG [ARGS...]")
@@ -290,7 +323,7 @@ func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	cmd := exec.Command(prog, args[2:]...)
 	cmd.Dir = ts.Getenv("PWD")
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LEPTON_HOME", "LEPTON_SELF", "CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "XDG_RUNTIME_DIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "LEPTON_HOME", "LEPTON_SELF", "LEPTON_INIT", "CONTAINERD_ADDRESS", "CONTAINERD_NAMESPACE", "XDG_RUNTIME_DIR"} {
 		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
@@ -305,7 +338,7 @@ func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	}()
 	for _, line := range strings.SplitAfter(string(input), "\n") {
 		time.Sleep(700 * time.Millisecond) // let the shell in the container come up and prompt
-		master.Write([]byte(strings.ReplaceAll(line, "\n", "\r")))
+		master.Write([]byte(ctrlKeys(strings.ReplaceAll(line, "\n", "\r"))))
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -323,6 +356,15 @@ func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	if neg != (err != nil) {
 		ts.Fatalf("ptyrun %s: %v (negated: %v); the terminal showed:\n%s", args[1], err, neg, out.String())
 	}
+}
+
+// ctrlKeys turns ptyrun's <ctrl-X> tokens (X a letter) into the control
+// bytes a terminal sends, so a script can type detach keys.
+func ctrlKeys(s string) string {
+	for c := 'a'; c <= 'z'; c++ {
+		s = strings.ReplaceAll(s, "<ctrl-"+string(c)+">", string(rune(c-'a'+1)))
+	}
+	return s
 }
 
 // status CODE PROG [ARGS...] runs PROG as exec does (found on the script's
