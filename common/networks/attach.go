@@ -143,7 +143,7 @@ func (ns *Networks) join(ctx context.Context, id string, pid int, p *Plan, a Att
 		e := &Endpoint{Name: p.Name, Aliases: a.Aliases, IP: addr.String(), Iface: vethName(id, n.ID), HostsFile: filepath.Join(dir, "hosts"),
 			Pid: pid, PidStart: proc.Start(pid)}
 		sub := netip.MustParsePrefix(n.Subnet)
-		mac, err := addVeth(n, e.Iface, nsFd, ifname, netip.PrefixFrom(addr, sub.Bits()), first && !n.Internal)
+		mac, err := addVeth(n, e.Iface, nsFd, ifname, a.MAC, netip.PrefixFrom(addr, sub.Bits()), first && !n.Internal)
 		if err != nil {
 			return fmt.Errorf("connect to network %q: %w", n.Name, err)
 		}

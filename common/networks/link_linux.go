@@ -132,9 +132,10 @@ func hostPrefixes() ([]takenPrefix, error) {
 }
 
 // addVeth plugs a veth pair into n's bridge, its other end into the
-// network namespace nsFd as ifname with addr, and, if defaultRoute, a
-// default route through the gateway. It returns the inside end's MAC.
-func addVeth(n *Network, host string, nsFd int, ifname string, addr netip.Prefix, defaultRoute bool) (string, error) {
+// network namespace nsFd as ifname with addr (and the MAC address mac, if
+// not ""), and, if defaultRoute, a default route through the gateway. It
+// returns the inside end's MAC.
+func addVeth(n *Network, host string, nsFd int, ifname, mac string, addr netip.Prefix, defaultRoute bool) (string, error) {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return "", fmt.Errorf("find bridge %s: %w", n.Bridge, err)
@@ -144,6 +145,13 @@ func addVeth(n *Network, host string, nsFd int, ifname string, addr netip.Prefix
 		LinkAttrs:     netlink.LinkAttrs{Name: host, MasterIndex: br.Attrs().Index, MTU: br.Attrs().MTU},
 		PeerName:      ifname,
 		PeerNamespace: netlink.NsFd(nsFd),
+	}
+	if mac != "" {
+		hw, err := net.ParseMAC(mac)
+		if err != nil {
+			return "", fmt.Errorf("MAC address %q: %w", mac, err)
+		}
+		veth.PeerHardwareAddr = hw
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return "", fmt.Errorf("create veth %s: %w", host, err)

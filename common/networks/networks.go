@@ -115,6 +115,7 @@ type Attachment struct {
 	Network string   `json:"network"` // name
 	IP      string   `json:"ip,omitempty"`
 	Aliases []string `json:"aliases,omitempty"`
+	MAC     string   `json:"mac,omitempty"` // the container side's address; "" for a random one
 }
 
 // Plan is how a container is to be networked, written when it is created

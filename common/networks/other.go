@@ -25,7 +25,7 @@ func closeFd(int)                                         {}
 func freeIfname(int) (string, error)                      { return "", errLinuxOnly }
 func writeHosts(string, func() string) error              { return errLinuxOnly }
 func publishPorts(string, string, []Port) ([]Port, error) { return nil, errLinuxOnly }
-func addVeth(*Network, string, int, string, netip.Prefix, bool) (string, error) {
+func addVeth(*Network, string, int, string, string, netip.Prefix, bool) (string, error) {
 	return "", errLinuxOnly
 }
 
