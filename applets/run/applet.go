@@ -29,7 +29,7 @@ import (
 
 // Main is lepton-run: docker run.
 func Main(ctx context.Context, env *cli.Env, args []string) error {
-	_, err := Parser(ctx, env).ParseArgs(args)
+	_, err := cli.ParseArgs(Parser(ctx, env), args)
 	return asRunError(err, "run")
 }
 
@@ -79,7 +79,7 @@ func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 // ContainerMain is lepton-container: the rest of the container commands.
 func ContainerMain(ctx context.Context, env *cli.Env, args []string) error {
 	p := ContainerParser(ctx, env)
-	_, err := p.ParseArgs(args)
+	_, err := cli.ParseArgs(p, args)
 	// A bad option of container run or create is docker's exit 125 too
 	// (the handler below sees only what parsed).
 	if err != nil && p.Active != nil && (p.Active.Name == "run" || p.Active.Name == "create") {
@@ -99,7 +99,8 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Restart restartCmd `command:"restart" description:"Stop then start containers"`
 		Kill    killCmd    `command:"kill" description:"Send a signal to containers"`
 		Rm      rmCmd      `command:"rm" alias:"remove" description:"Remove containers"`
-		Ps      psCmd      `command:"ps" alias:"ls" description:"List containers"`
+		//lint:ignore SA5008 go-flags takes one alias tag per alias
+		Ps      psCmd      `command:"ps" alias:"ls" alias:"list" description:"List containers"`
 		Exec    execCmd    `command:"exec" pass-after-non-option:"yes" description:"Run a command in a running container"`
 		Logs    logsCmd    `command:"logs" description:"Show a container's output"`
 		Inspect inspectCmd `command:"inspect" description:"Show containers in detail, as a JSON array"`
@@ -113,6 +114,7 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Port    portCmd    `command:"port" description:"List a container's published ports"`
 		Prune   pruneCmd   `command:"prune" description:"Remove stopped containers and what killed commands left"`
 		Cp      cpCmd      `command:"cp" description:"Copy files between a container and the host"`
+		Export  exportCmd  `command:"export" description:"Write a container's file system to a tar archive"`
 		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
 	}{}
 	a := &app{env: env, g: &opts.Globals}
@@ -148,12 +150,18 @@ func (a *app) client(ctx context.Context) (*containerd.Client, error) {
 
 // open connects to containerd and opens the container lifecycle of the
 // namespace; closing its Client is the caller's.
-func (a *app) open(ctx context.Context) (*containers.Containers, error) {
+func (a *app) open(ctx context.Context, extra ...containers.Option) (*containers.Containers, error) {
 	self, err := a.self()
 	if err != nil {
 		return nil, err
 	}
-	return a.g.Containers(ctx, containers.WithLogger(self), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr)))
+	opts := append([]containers.Option{containers.WithLogger(self), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr))}, extra...)
+	if initPath := a.env.Getenv("LEPTON_INIT"); initPath != "" {
+		// A static lepton for --init where self is not one (the test
+		// harness's binary is built with cgo).
+		opts = append(opts, containers.WithInit(initPath))
+	}
+	return a.g.Containers(ctx, opts...)
 }
 
 // self is the lepton binary the shim runs as the logging binary. The test
