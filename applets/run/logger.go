@@ -27,5 +27,5 @@ func (l *logCmd) run(ctx context.Context, a *app, rest []string) error {
 	if stdout == nil || stderr == nil || ready == nil {
 		return fmt.Errorf("__log is run by containerd's shim, with the container's output on fds 3 and 4")
 	}
-	return containers.WriteLog(l.Args.Dir, stdout, stderr, ready)
+	return containers.Monitor(l.Args.Dir, a.env.Getenv("CONTAINER_ID"), stdout, stderr, ready)
 }

@@ -21,7 +21,7 @@ func (g *Globals) Containers(ctx context.Context, opts ...containers.Option) (*c
 		c.Close()
 		return nil, err
 	}
-	opts = append([]containers.Option{containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot), containers.WithRegistry(g.Registry())}, opts...)
+	opts = append([]containers.Option{containers.WithNamespace(g.Namespace), containers.WithDataRoot(g.DataRoot), containers.WithAddress(g.Address), containers.WithRegistry(g.Registry())}, opts...)
 	cs, err := containers.Open(c, s, opts...)
 	if err != nil {
 		c.Close()

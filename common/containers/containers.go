@@ -5,6 +5,7 @@ package containers
 import (
 	"io"
 	"os"
+	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
 
@@ -27,6 +28,7 @@ type Containers struct {
 	namespace string
 	logger    string
 	init      string
+	addr      string
 	registry  registry.Options
 	progress  io.Writer
 	tty       bool
@@ -53,6 +55,13 @@ func WithDataRoot(dir string) Option {
 // it the path of an installed lepton.
 func WithLogger(path string) Option {
 	return func(d *Containers) { d.logger = path }
+}
+
+// WithAddress tells the lifecycle containerd's socket, which a container's
+// monitor connects to (to run healthchecks). The default is the one the
+// client was made with.
+func WithAddress(addr string) Option {
+	return func(d *Containers) { d.addr = addr }
 }
 
 // WithInit names the static lepton binary that --init mounts into a
@@ -119,6 +128,17 @@ func (d *Containers) Dir(id string) string { return Dir(d.dataRoot, d.namespace,
 
 // DirsRoot is the directory holding every container's Dir.
 func (d *Containers) DirsRoot() string { return DirsRoot(d.dataRoot, d.namespace) }
+
+// address is containerd's socket.
+func (d *Containers) address() string {
+	if d.addr != "" {
+		return d.addr
+	}
+	if c, ok := d.client.Conn().(interface{ Target() string }); ok {
+		return strings.TrimPrefix(c.Target(), "unix://")
+	}
+	return ""
+}
 
 // initPath is the binary --init runs as the container's PID 1.
 func (d *Containers) initPath() (string, error) {

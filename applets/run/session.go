@@ -1,0 +1,264 @@
+//go:build !windows
+
+package run
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/console"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
+
+	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
+)
+
+// defaultDetachKeys is docker's ctrl-p ctrl-q.
+const defaultDetachKeys = "ctrl-p,ctrl-q"
+
+// session is lepton attached to a container through its monitor (run -t,
+// start -a, attach): the container's output goes to our streams as it
+// comes, and with input, what we type goes to the container's terminal,
+// until the detach keys are typed.
+type session struct {
+	conn     net.Conn
+	con      console.Console // our terminal in raw mode, for -it
+	detached chan struct{}   // closed when the detach keys were typed
+	outDone  chan struct{}   // closed when the monitor ended the output
+	once     sync.Once
+}
+
+// openSession attaches to container id's monitor. With input, our standard
+// input is sent on, with the detach keys (docker's format) taken out.
+func (a *app) openSession(cs *containers.Containers, id string, input bool, detachKeys string) (*session, error) {
+	keys, err := parseDetachKeys(detachKeys)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := cs.DialAttach(id)
+	if err != nil {
+		return nil, errdefs.ErrUnavailable.WithMessage("cannot attach: the container's monitor does not answer (" + err.Error() + ")")
+	}
+	s := &session{conn: conn, detached: make(chan struct{}), outDone: make(chan struct{})}
+	if input {
+		if f, ok := a.env.Stdin.(*os.File); ok {
+			if con, err := console.ConsoleFromFile(f); err == nil {
+				if err := con.SetRaw(); err != nil {
+					conn.Close()
+					return nil, err
+				}
+				s.con = con
+			}
+		}
+		go s.sendInput(a.env.Stdin, keys)
+	}
+	go func() {
+		defer close(s.outDone)
+		for {
+			kind, data, err := containers.ReadFrame(conn)
+			if err != nil {
+				return
+			}
+			switch kind {
+			case containers.FrameStdout:
+				a.env.Stdout.Write(data)
+			case containers.FrameStderr:
+				a.env.Stderr.Write(data)
+			}
+		}
+	}()
+	return s, nil
+}
+
+// sendInput copies in to the container, less the detach keys.
+func (s *session) sendInput(in io.Reader, keys []byte) {
+	r := &detachReader{r: in, keys: keys, detached: s.detached}
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if s.send(buf[:n]) != nil || err != nil {
+			return // our input ended; the container's stays open
+		}
+	}
+}
+
+func (s *session) send(p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	_, err := s.conn.Write(containers.AppendFrame(nil, containers.FrameStdin, p))
+	return err
+}
+
+// ownExit hands the container's removal at exit to its monitor (a
+// detaching run --rm).
+func (s *session) ownExit() {
+	s.conn.Write(containers.AppendFrame(nil, containers.FrameOwnExit, nil))
+}
+
+// followSize keeps the container's terminal the size of ours.
+func (s *session) followSize(ctx context.Context, p containerd.Process) {
+	if s.con == nil {
+		return
+	}
+	resize := func() {
+		if ws, err := s.con.Size(); err == nil {
+			p.Resize(ctx, uint32(ws.Width), uint32(ws.Height))
+		}
+	}
+	resize()
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	go func() {
+		for range winch {
+			resize()
+		}
+	}()
+}
+
+// drain waits a little for the output still on its way after an exit.
+func (s *session) drain(max time.Duration) {
+	select {
+	case <-s.outDone:
+	case <-time.After(max):
+	}
+}
+
+// close restores our terminal and ends the attachment; safe to repeat.
+func (s *session) close() {
+	s.once.Do(func() {
+		if s.con != nil {
+			s.con.Reset()
+		}
+		s.conn.Close()
+	})
+}
+
+// wait is an attached session's end: the task's exit (its code), a detach
+// (nil), or ctx's end. Signals lepton gets go to the task when sigProxy.
+// The owner of the exit (run, start -a) records it and deletes the task,
+// which ends the output; attach only waits for the rest to arrive.
+func (s *session) wait(ctx context.Context, cs *containers.Containers, ctr containerd.Container, task containerd.Task, statusC <-chan containerd.ExitStatus, sigProxy, owner bool) (code int, detached bool, err error) {
+	sigs := make(chan os.Signal, 4)
+	if sigProxy {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+		defer signal.Stop(sigs)
+	}
+	for {
+		select {
+		case sig := <-sigs:
+			task.Kill(ctx, sig.(syscall.Signal))
+		case <-s.detached:
+			return 0, true, nil
+		case st := <-statusC:
+			if owner {
+				cs.Exited(ctx, ctr, task, st)
+				s.drain(2 * time.Second)
+			} else {
+				s.drain(200 * time.Millisecond)
+			}
+			c, _, err := st.Result()
+			return int(c), false, err
+		}
+	}
+}
+
+// parseDetachKeys reads docker's --detach-keys: keys joined by commas, each
+// a character or ctrl-X (X one of a-z @ [ \ ] ^ _). "" is the default.
+func parseDetachKeys(s string) ([]byte, error) {
+	if s == "" {
+		s = defaultDetachKeys
+	}
+	var keys []byte
+	for _, k := range strings.Split(s, ",") {
+		switch {
+		case len(k) == 1:
+			keys = append(keys, k[0])
+		case len(k) == 6 && strings.HasPrefix(strings.ToLower(k), "ctrl-"):
+			c := k[5]
+			switch {
+			case c >= 'a' && c <= 'z':
+				keys = append(keys, c-'a'+1)
+			case c >= 'A' && c <= 'Z':
+				keys = append(keys, c-'A'+1)
+			case c == '@':
+				keys = append(keys, 0)
+			case c >= '[' && c <= '_':
+				keys = append(keys, c-'['+27)
+			default:
+				return nil, cli.Usagef("bad --detach-keys %q: ctrl- takes a-z, @, [, \\, ], ^ or _", s)
+			}
+		default:
+			return nil, cli.Usagef("bad --detach-keys %q: want keys such as ctrl-p,ctrl-q or ctrl-a,x", s)
+		}
+	}
+	return keys, nil
+}
+
+// sigProxyValue reads --sig-proxy's value (true unless false is given).
+func sigProxyValue(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "", "true", "1", "t":
+		return true, nil
+	case "false", "0", "f":
+		return false, nil
+	}
+	return false, cli.Usagef("bad --sig-proxy %q: want true or false", v)
+}
+
+// detachReader passes r through until the detach keys come, which it
+// holds back; then it closes detached and reads nothing more.
+type detachReader struct {
+	r        io.Reader
+	keys     []byte
+	matched  int
+	held     []byte
+	detached chan struct{}
+	done     bool
+}
+
+func (d *detachReader) Read(p []byte) (int, error) {
+	for {
+		if d.done {
+			select {} // the session ends; the input is not closed
+		}
+		if len(d.held) > 0 {
+			n := copy(p, d.held)
+			d.held = d.held[n:]
+			return n, nil
+		}
+		buf := make([]byte, len(p))
+		n, err := d.r.Read(buf)
+		var out []byte
+		for _, b := range buf[:n] {
+			if b == d.keys[d.matched] {
+				d.matched++
+				if d.matched == len(d.keys) {
+					d.done = true
+					close(d.detached)
+					break
+				}
+				continue
+			}
+			out = append(out, d.keys[:d.matched]...)
+			d.matched = 0
+			if b == d.keys[0] {
+				d.matched = 1
+				continue
+			}
+			out = append(out, b)
+		}
+		d.held = out
+		if len(out) == 0 && err != nil {
+			return 0, err
+		}
+	}
+}

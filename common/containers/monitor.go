@@ -1,0 +1,306 @@
+//go:build !windows
+
+package containers
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+
+	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/lepton-project/lepton/common/store"
+)
+
+// A container's monitor is the process that lives exactly as long as its
+// task: the logging binary the shim starts for each start (lepton's hidden
+// "__log" command). lepton has no daemon, so the monitor does a daemon's
+// per-container work:
+//   - it writes the log (WriteLog);
+//   - it serves <Dir>/attach.sock, so attach, start -a and run -it see the
+//     output live and can type into a terminal's input;
+//   - it holds the container's input FIFO open (<Dir>/stdin, for -it), so
+//     the shell inside keeps its terminal after every attached lepton
+//     detached;
+//   - it runs the healthchecks (RunHealthchecks);
+//   - after a detach from a run --rm, it removes the container at its exit.
+const (
+	attachSock  = "attach.sock"
+	stdinFIFO   = "stdin"
+	monitorFile = "monitor.json" // what the monitor cannot learn from the shim
+)
+
+// Frames on the attach socket: a byte naming the stream, a big-endian
+// uint32 length, the bytes. The monitor sends FrameStdout and FrameStderr;
+// a client sends FrameStdin and FrameOwnExit.
+const (
+	FrameStdin   = 0
+	FrameStdout  = 1
+	FrameStderr  = 2
+	FrameOwnExit = 3 // the client leaves: remove the container at its exit (run --rm)
+)
+
+// monitorConfig is <Dir>/monitor.json, written by Create.
+type monitorConfig struct {
+	Address   string // containerd's socket
+	Namespace string
+	DataRoot  string
+}
+
+func (d *Containers) writeMonitorConfig(dir string) error {
+	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot})
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, monitorFile), b)
+}
+
+// Monitor is the monitor of the container whose directory is dir and ID
+// id: the shim hands it the container's output on stdout and stderr, and
+// ready to close once it can take it. It returns when the output ends,
+// which is when the task is deleted.
+func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
+	m := &monitor{dir: dir, id: id, clients: map[*attachClient]bool{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if in, err := os.OpenFile(filepath.Join(dir, stdinFIFO), os.O_RDWR, 0); err == nil {
+		// Read-write: opening never waits, and the FIFO never sees its
+		// last writer go, so the container's input stays open.
+		m.stdin = in
+		defer in.Close()
+	}
+	if ln, err := listenUnix(dir, attachSock); err == nil {
+		defer ln.Close()
+		go m.serve(ln)
+	}
+	var cfg monitorConfig
+	if b, err := os.ReadFile(filepath.Join(dir, monitorFile)); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Address != "" {
+		m.cfg = &cfg
+		go m.health(ctx)
+	}
+	err := WriteLog(dir, &teeReader{r: stdout, m: m, stream: FrameStdout}, &teeReader{r: stderr, m: m, stream: FrameStderr}, ready)
+	m.closeClients()
+	// With a terminal the output ends at the exit, before the task is
+	// deleted: the removal this monitor owns is still to be done.
+	m.work.Wait()
+	return err
+}
+
+type monitor struct {
+	dir, id string
+	cfg     *monitorConfig
+	stdin   *os.File
+	mu      sync.Mutex
+	clients map[*attachClient]bool
+	removed sync.Once
+	work    sync.WaitGroup // an owned exit, which may outlast the output
+}
+
+type attachClient struct {
+	conn net.Conn
+	out  chan []byte
+}
+
+// health runs the container's healthchecks, if it has any.
+func (m *monitor) health(ctx context.Context) {
+	c, err := containerd.New(m.cfg.Address, containerd.WithDefaultNamespace(m.cfg.Namespace))
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	ctr, err := c.LoadContainer(ctx, m.id)
+	if err != nil {
+		return
+	}
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if err != nil {
+		return
+	}
+	RunHealthchecks(ctx, ctr, m.dir, ConfigOf(info).Healthcheck)
+}
+
+// ownExit removes the container once its task exits: the run --rm that
+// started it detached and left that to the monitor.
+func (m *monitor) ownExit() {
+	m.removed.Do(func() {
+		m.work.Add(1)
+		go func() {
+			defer m.work.Done()
+			if m.cfg == nil {
+				return
+			}
+			ctx := context.Background()
+			c, err := containerd.New(m.cfg.Address, containerd.WithDefaultNamespace(m.cfg.Namespace))
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			ctr, err := c.LoadContainer(ctx, m.id)
+			if err != nil {
+				return
+			}
+			t, err := ctr.Task(ctx, nil)
+			if err != nil {
+				return
+			}
+			statusC, err := t.Wait(ctx)
+			if err != nil {
+				return
+			}
+			<-statusC
+			s, err := store.Open(ctx, m.cfg.DataRoot)
+			if err != nil {
+				return
+			}
+			d, err := Open(c, s, WithNamespace(m.cfg.Namespace), WithDataRoot(m.cfg.DataRoot))
+			if err != nil {
+				return
+			}
+			d.Remove(ctx, m.id, RemoveOptions{Kill: true, AnonVolumes: true})
+		}()
+	})
+}
+
+func (m *monitor) serve(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		cl := &attachClient{conn: conn, out: make(chan []byte, 1024)}
+		m.mu.Lock()
+		m.clients[cl] = true
+		m.mu.Unlock()
+		go func() {
+			for b := range cl.out {
+				if _, err := conn.Write(b); err != nil {
+					break
+				}
+			}
+			conn.Close()
+		}()
+		go m.readClient(cl)
+	}
+}
+
+// readClient passes what a client types to the container's input.
+func (m *monitor) readClient(cl *attachClient) {
+	for {
+		kind, data, err := ReadFrame(cl.conn)
+		if err != nil {
+			return
+		}
+		switch kind {
+		case FrameStdin:
+			if m.stdin != nil {
+				m.stdin.Write(data)
+			}
+		case FrameOwnExit:
+			m.ownExit()
+		}
+	}
+}
+
+// broadcast sends output to every client. One that cannot keep up is
+// dropped rather than let it stall the container's output and its log.
+func (m *monitor) broadcast(stream byte, p []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.clients) == 0 {
+		return
+	}
+	frame := AppendFrame(nil, stream, p)
+	for cl := range m.clients {
+		select {
+		case cl.out <- frame:
+		default:
+			delete(m.clients, cl)
+			close(cl.out)
+		}
+	}
+}
+
+func (m *monitor) closeClients() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for cl := range m.clients {
+		delete(m.clients, cl)
+		close(cl.out)
+	}
+}
+
+type teeReader struct {
+	r      io.Reader
+	m      *monitor
+	stream byte
+}
+
+func (t *teeReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 {
+		t.m.broadcast(t.stream, p[:n])
+	}
+	return n, err
+}
+
+// AppendFrame appends one attach frame to b.
+func AppendFrame(b []byte, kind byte, data []byte) []byte {
+	b = append(b, kind)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	return append(b, data...)
+}
+
+// ReadFrame reads one attach frame.
+func ReadFrame(r io.Reader) (kind byte, data []byte, err error) {
+	var h [5]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return 0, nil, err
+	}
+	n := binary.BigEndian.Uint32(h[1:])
+	if n > 1<<20 {
+		return 0, nil, fmt.Errorf("attach frame of %d bytes: too big", n)
+	}
+	data = make([]byte, n)
+	_, err = io.ReadFull(r, data)
+	return h[0], data, err
+}
+
+// listenUnix listens on dir/name. A container directory is too deep for
+// the 108 bytes a socket's path may have, so the path goes through a
+// descriptor of the directory: /proc/self/fd/N/name.
+func listenUnix(dir, name string) (net.Listener, error) {
+	return withDirPath(dir, name, func(path string) (net.Listener, error) {
+		os.Remove(path)
+		return net.Listen("unix", path)
+	})
+}
+
+func dialUnix(dir, name string) (net.Conn, error) {
+	return withDirPath(dir, name, func(path string) (net.Conn, error) {
+		return net.Dial("unix", path)
+	})
+}
+
+func withDirPath[T any](dir, name string, fn func(string) (T, error)) (T, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	return fn(fmt.Sprintf("/proc/self/fd/%d/%s", f.Fd(), name))
+}
+
+// DialAttach connects to the monitor of container id's running task, to
+// read its output as frames (ReadFrame) and send it input (AppendFrame).
+// It fails if the task has no monitor: a run attached without one, or one
+// started before lepton had monitors.
+func (d *Containers) DialAttach(id string) (net.Conn, error) {
+	return dialUnix(d.Dir(id), attachSock)
+}
