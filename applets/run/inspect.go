@@ -49,8 +49,10 @@ type inspectState struct {
 	Paused     bool
 	Pid        int
 	ExitCode   int
+	Error      string
 	StartedAt  string
 	FinishedAt string
+	Health     *containers.Health `json:",omitempty"`
 }
 
 type inspectMount struct {
@@ -58,23 +60,27 @@ type inspectMount struct {
 	Name        string `json:",omitempty"`
 	Source      string
 	Destination string
+	Driver      string `json:",omitempty"`
 	RW          bool
 }
 
 type inspectConfig struct {
-	Hostname    string
-	User        string
-	Tty         bool
-	OpenStdin   bool
-	Env         []string
-	Cmd         []string
-	Image       string
-	WorkingDir  string
-	Entrypoint  []string
-	Labels      map[string]string
-	StopSignal  string                        `json:",omitempty"`
-	StopTimeout *int                          `json:",omitempty"`
-	Healthcheck *dockerspec.HealthcheckConfig `json:",omitempty"`
+	Hostname     string
+	User         string
+	Tty          bool
+	OpenStdin    bool
+	Env          []string
+	Cmd          []string
+	Image        string
+	WorkingDir   string
+	Entrypoint   []string
+	Labels       map[string]string
+	StopSignal   string                        `json:",omitempty"`
+	StopTimeout  *int                          `json:",omitempty"`
+	Healthcheck  *dockerspec.HealthcheckConfig `json:",omitempty"`
+	Domainname   string                        `json:",omitempty"`
+	ExposedPorts map[string]struct{}           `json:",omitempty"`
+	MacAddress   string                        `json:",omitempty"`
 }
 
 const zeroTime = "0001-01-01T00:00:00Z"
@@ -120,14 +126,20 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 		LogPath: cs.LogPath(info.ID),
 		State: inspectState{
 			Status: st.status, Running: st.status == "running" || st.status == "paused", Paused: st.status == "paused",
-			Pid: int(st.pid), ExitCode: int(st.exitCode), StartedAt: zeroTime, FinishedAt: zeroTime,
+			Pid: int(st.pid), ExitCode: int(st.exitCode), Error: info.Labels[containers.LabelError], StartedAt: zeroTime, FinishedAt: zeroTime,
 		},
 		Config: inspectConfig{
 			Hostname: spec.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Cmd: cfg.Cmd,
 			Image: cfg.Image, WorkingDir: cfg.WorkingDir, Entrypoint: cfg.Entrypoint, StopSignal: cfg.StopSignal, StopTimeout: cfg.StopTimeout,
-			Healthcheck: cfg.Healthcheck,
-			Labels:      map[string]string{},
+			Healthcheck: cfg.Healthcheck, Domainname: cfg.Domainname, ExposedPorts: cfg.ExposedPorts, MacAddress: cfg.MacAddress,
+			Labels: map[string]string{},
 		},
+	}
+	if containers.HasHealthcheck(cfg.Healthcheck) {
+		it.State.Health = containers.ReadHealth(cs.Dir(info.ID))
+		if it.State.Health == nil {
+			it.State.Health = &containers.Health{Status: containers.HealthStarting, Log: []containers.HealthResult{}}
+		}
 	}
 	if *idx == nil && it.State.Running && info.Labels[containers.LabelNetwork] != "" {
 		*idx = readNetIndex(ctx, cs.Networks())
@@ -165,12 +177,12 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 	it.Mounts = []inspectMount{}
 	dir := cs.Dir(info.ID)
 	for _, m := range spec.Mounts {
-		if defaultMounts[m.Destination] || filepath.Dir(m.Source) == dir {
+		if defaultMounts[m.Destination] || m.Destination == containers.InitPath || filepath.Dir(m.Source) == dir {
 			continue // the runtime's own mounts and lepton's /etc files
 		}
 		im := inspectMount{Type: m.Type, Source: m.Source, Destination: m.Destination, RW: !hasOpt(m.Options, "ro")}
 		if name, ok := volumeOf[m.Destination]; ok {
-			im.Type, im.Name = "volume", name
+			im.Type, im.Name, im.Driver = "volume", name, "local"
 		}
 		it.Mounts = append(it.Mounts, im)
 	}

@@ -17,6 +17,8 @@ import (
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
 	ctrs "github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/docker/go-units"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
@@ -30,8 +32,9 @@ type psCmd struct {
 	Last    int      `short:"n" long:"last" value-name:"<N>" default:"-1" description:"Show the N most recently created containers (all states)"`
 	Latest  bool     `short:"l" long:"latest" description:"Show the most recently created container (all states)"`
 	NoTrunc bool     `long:"no-trunc" description:"Do not shorten IDs and commands"`
-	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=REGEXP, label=KEY[=VALUE], status=, ancestor=, id=, exited="`
+	Filters []string `short:"f" long:"filter" value-name:"<KEY=VALUE>" description:"Filter: name=REGEXP, label=KEY[=VALUE], status=, ancestor=, id=, exited=, health="`
 	Format  string   `long:"format" value-name:"<FORMAT>" description:"\"json\" (one object per line), \"table\", or a Go template"`
+	Size    bool     `short:"s" long:"size" description:"Show disk use: the writable layer, and it with the image's (virtual)"`
 }
 
 // psItem is one row of ps, with docker's --format json field names.
@@ -46,12 +49,18 @@ type psItem struct {
 	Networks   string
 	Ports      string
 	RunningFor string
+	Size       string `json:",omitempty"` // with -s, docker's "12.3kB (virtual 4.5MB)"
+	SizeRootFs *int64 `json:",omitempty"` // with -s, in bytes: the writable layer and the image's
+	SizeRw     *int64 `json:",omitempty"` // with -s, in bytes: the writable layer
 	State      string
 	Status     string
+
+	snapshotter, snapshotKey string // for -s
 
 	created time.Time
 	exit    uint32
 	labels  map[string]string
+	health  string // starting, healthy, unhealthy, or none without a healthcheck
 }
 
 // state is a container's docker-style state from its task.
@@ -137,6 +146,17 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 		if it.Names == "" {
 			it.Names = info.ID
 		}
+		it.health = containers.HealthNone
+		if info.Labels[containers.LabelHealthcheck] == "true" {
+			it.health = containers.HealthStarting
+			if h := containers.ReadHealth(containers.Dir(a.g.DataRoot, a.g.Namespace, info.ID)); h != nil {
+				it.health = h.Status
+			}
+			if st.status == "running" {
+				it.Status += healthText(it.health)
+			}
+		}
+		it.snapshotter, it.snapshotKey = info.Snapshotter, info.SnapshotKey
 		if mode := info.Labels[containers.LabelNetwork]; mode != "" {
 			it.Networks = mode
 			if st.status == "running" || st.status == "paused" {
@@ -180,10 +200,67 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		return nil
 	}
-	return cli.Print(a.env.Stdout, p.Format, cli.Table{
+	table := cli.Table{
 		Headers: []string{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"},
 		Row:     "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
-	}, items)
+	}
+	if p.Size {
+		addSizes(ctx, c, items)
+		table.Headers, table.Row = append(table.Headers, "SIZE"), table.Row+"\t{{.Size}}"
+	}
+	return cli.Print(a.env.Stdout, p.Format, table, items)
+}
+
+// addSizes fills in ps -s's sizes: the writable layer's disk use, as its
+// snapshotter counts it, and that plus the image's layers (docker's
+// virtual size). A container whose snapshot cannot be measured is left
+// blank. The image's layers are measured once each, however many
+// containers share them.
+func addSizes(ctx context.Context, c *containerd.Client, items []psItem) {
+	chains := map[string]int64{} // snapshotter and key of a committed layer: it and those under it
+	for i := range items {
+		it := &items[i]
+		if it.snapshotKey == "" {
+			continue
+		}
+		sn := c.SnapshotService(it.snapshotter)
+		u, err := sn.Usage(ctx, it.snapshotKey)
+		if err != nil {
+			continue
+		}
+		rw, all := u.Size, u.Size
+		if st, err := sn.Stat(ctx, it.snapshotKey); err == nil && st.Parent != "" {
+			all += chainSize(ctx, sn, it.snapshotter, st.Parent, chains)
+		}
+		it.SizeRw, it.SizeRootFs = &rw, &all
+		it.Size = fmt.Sprintf("%s (virtual %s)", units.HumanSizeWithPrecision(float64(rw), 3), units.HumanSizeWithPrecision(float64(all), 3))
+	}
+}
+
+// chainSize is the disk use of the committed layer key and every layer
+// under it, remembered in memo by snapshotter and key.
+func chainSize(ctx context.Context, sn snapshots.Snapshotter, snapshotter, key string, memo map[string]int64) int64 {
+	var todo []string
+	var below int64
+	for key != "" {
+		if n, ok := memo[snapshotter+"\x00"+key]; ok {
+			below = n
+			break
+		}
+		todo = append(todo, key)
+		st, err := sn.Stat(ctx, key)
+		if err != nil {
+			break
+		}
+		key = st.Parent
+	}
+	for i := len(todo) - 1; i >= 0; i-- {
+		if u, err := sn.Usage(ctx, todo[i]); err == nil {
+			below += u.Size
+		}
+		memo[snapshotter+"\x00"+todo[i]] = below
+	}
+	return below
 }
 
 func statusText(now time.Time, info ctrs.Container, st state) string {
@@ -206,6 +283,14 @@ func statusText(now time.Time, info ctrs.Container, st state) string {
 	default:
 		return "Created"
 	}
+}
+
+// healthText is how docker's ps shows health after "Up ...".
+func healthText(h string) string {
+	if h == containers.HealthStarting {
+		return " (health: starting)"
+	}
+	return " (" + h + ")"
 }
 
 func ago(now, t time.Time) string { return duration(now.Sub(t)) + " ago" }
@@ -279,7 +364,7 @@ type psFilter struct {
 }
 
 func parsePsFilters(fs []string) (*psFilter, error) {
-	parsed, err := cli.ParseFilters(fs, "name", "label", "status", "ancestor", "id", "exited")
+	parsed, err := cli.ParseFilters(fs, "name", "label", "status", "ancestor", "id", "exited", "health")
 	if err != nil {
 		return nil, err
 	}
@@ -304,6 +389,13 @@ func parsePsFilters(fs []string) (*psFilter, error) {
 			return nil, cli.Usagef("bad filter %q: status is one of created, running, paused, exited, restarting, removing, dead", "status="+v)
 		}
 	}
+	for _, v := range f.Filters["health"] {
+		switch v {
+		case containers.HealthStarting, containers.HealthHealthy, containers.HealthUnhealthy, containers.HealthNone:
+		default:
+			return nil, cli.Usagef("bad filter %q: health is one of starting, healthy, unhealthy, none", "health="+v)
+		}
+	}
 	for _, v := range f.Filters["exited"] {
 		if _, err := strconv.Atoi(v); err != nil {
 			return nil, cli.Usagef("bad filter %q: exited takes an exit code", "exited="+v)
@@ -324,7 +416,8 @@ func (f *psFilter) match(it *psItem) bool {
 		f.Match("exited", func(v string) bool {
 			n, _ := strconv.Atoi(v)
 			return it.State == "exited" && uint32(n) == it.exit
-		})
+		}) &&
+		f.Match("health", func(h string) bool { return h == it.health })
 }
 
 // matchName applies a name filter as docker does, a regular expression

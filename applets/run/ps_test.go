@@ -105,7 +105,7 @@ func TestPsFilterMatch(t *testing.T) {
 
 func TestPsFilterErrors(t *testing.T) {
 	for flag, want := range map[string]string{
-		"colour=blue":   `unknown filter "colour": use name=, label=, status=, ancestor=, id= or exited=`,
+		"colour=blue":   `unknown filter "colour": use name=, label=, status=, ancestor=, id=, exited= or health=`,
 		"status=sleepy": `bad filter "status=sleepy": status is one of created, running, paused, exited, restarting, removing, dead`,
 		"exited=x":      `bad filter "exited=x": exited takes an exit code`,
 		"status":        `bad filter "status": want KEY=VALUE`,
