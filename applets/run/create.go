@@ -5,16 +5,17 @@ package run
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -30,8 +31,8 @@ type createFlags struct {
 	EnvFile     []string `long:"env-file" value-name:"<FILE>" description:"Read environment variables from a file, one KEY=VALUE a line"`
 	Workdir     string   `short:"w" long:"workdir" value-name:"<DIR>" description:"Working directory inside the container"`
 	User        string   `short:"u" long:"user" value-name:"<USER[:GROUP]>" description:"User (name or UID) to run as"`
-	Entrypoint  string   `long:"entrypoint" value-name:"<CMD>" description:"Override the image's entrypoint"`
-	Hostname    string   `long:"hostname" value-name:"<NAME>" description:"Container host name (default: the short ID)"`
+	Entrypoint  *string  `long:"entrypoint" value-name:"<CMD>" description:"Override the image's entrypoint (\"\" clears it)"`
+	Hostname    string   `short:"h" long:"hostname" value-name:"<NAME>" description:"Container host name (default: the short ID)"`
 	Labels      []string `short:"l" long:"label" value-name:"<KEY=VALUE>" description:"Set a label"`
 	LabelFiles  []string `long:"label-file" value-name:"<FILE>" description:"Read labels from a file, one KEY=VALUE a line"`
 	Volumes     []string `short:"v" long:"volume" value-name:"<SRC:DST[:ro]>" description:"Bind a host path or a named volume (created if missing); DST alone makes an anonymous volume"`
@@ -58,24 +59,33 @@ type createFlags struct {
 	Alias       []string `long:"network-alias" value-name:"<NAME>" description:"Another name the container answers to on a user-defined network"`
 	CIDFile     string   `long:"cidfile" value-name:"<FILE>" description:"Write the container ID to a file"`
 	Ulimit      []string `long:"ulimit" value-name:"<NAME=SOFT[:HARD]>" description:"Set a resource limit (only when asked: raising one needs CAP_SYS_RESOURCE)"`
-	Init        bool     `long:"init" description:"Run an init as PID 1 (not supported yet)"`
 	Pull        string   `long:"pull" value-name:"<WHEN>" default:"missing" description:"Pull the image: missing, always or never"`
 	Platform    string   `long:"platform" value-name:"<OS/ARCH>" description:"Platform of the image to pull (default: this machine's)"`
 	Interactive bool     `short:"i" long:"interactive" description:"Keep standard input open"`
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
+	Quiet       bool     `short:"q" long:"quiet" description:"Pull the image without printing progress"`
 	resourceFlags
 	logFlags
 	nsFlags
+	healthFlags
+}
+
+// quiet is the lifecycle option of -q: no pull progress.
+func (f *createFlags) quiet() []containers.Option {
+	if f.Quiet {
+		return []containers.Option{containers.WithProgress(io.Discard, false)}
+	}
+	return nil
 }
 
 // parsePlan checks every create option without touching anything.
 func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*containers.Plan, error) {
 	p := &containers.Plan{}
+	if len(cmd) > 0 && cmd[0] == "--" {
+		cmd = cmd[1:] // docker's separator before the command
+	}
 	var environ []string
 	labels := map[string]string{}
-	if f.Init {
-		return nil, errdefs.ErrNotImplemented.WithMessage("--init is not supported yet: lepton ships no init binary; run your own init as the entrypoint instead")
-	}
 	for _, file := range f.EnvFile {
 		kvs, err := readKVFile(file, "--env-file")
 		if err != nil {
@@ -104,6 +114,10 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 	var err error
 	for _, v := range f.Volumes {
 		m, err := parseVolumeFlag(v)
+		if err == nil && m.Type == "bind" && !filepath.IsAbs(m.Source) {
+			// docker 23+ reads ./dir and ../dir from the working directory.
+			m.Source, err = filepath.Abs(m.Source)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -122,10 +136,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 		if !filepath.IsAbs(dst) {
 			return nil, cli.Usagef("--tmpfs %q: the path must be absolute", v)
 		}
-		m := containers.Mount{Type: "tmpfs", Target: dst, Options: []string{"nosuid", "nodev", "noexec"}}
-		if opts != "" {
-			m.Options = strings.Split(opts, ",")
-		}
+		m := containers.Mount{Type: "tmpfs", Target: dst, Options: tmpfsOptions(opts)}
 		tmpfs[dst] = opts
 		p.Mounts = append(p.Mounts, m)
 	}
@@ -173,15 +184,27 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 			return nil, cli.Usagef("bad --ulimit %q: %v", u, err)
 		}
 	}
+	if f.Net != "" { // --net is --network's old name
+		f.netMerged = f.Network
+		if f.Network == "" {
+			f.Network = f.Net
+		}
+	}
 	portBindings, err := parseNetwork(p, f)
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range f.AddHost {
-		host, ip, ok := strings.Cut(h, ":")
-		if _, err := netip.ParseAddr(ip); !ok || host == "" || strings.ContainsFunc(host, unicode.IsSpace) || err != nil {
-			return nil, cli.Usagef("bad --add-host %q: want HOST:IP, such as db:10.0.0.5", h)
+	for i, h := range f.AddHost {
+		// docker takes HOST:IP and, since 25, HOST=IP.
+		host, ip, ok := strings.Cut(h, "=")
+		if !ok {
+			host, ip, ok = strings.Cut(h, ":")
 		}
+		ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
+		if _, err := netip.ParseAddr(ip); !ok || host == "" || strings.ContainsFunc(host, unicode.IsSpace) || err != nil && ip != containers.HostGateway {
+			return nil, cli.Usagef("bad --add-host %q: want HOST:IP, such as db:10.0.0.5, or HOST:host-gateway", h)
+		}
+		f.AddHost[i] = host + ":" + ip
 	}
 	for _, ns := range f.DNS {
 		// It goes into resolv.conf as it is: anything but an address would
@@ -225,10 +248,14 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 			NanoCPUs: int64(cpus * 1e9), PidsLimit: f.PidsLimit, Ulimits: f.Ulimit,
 		},
 	}
-	if f.Entrypoint != "" {
-		p.Entrypoint = []string{f.Entrypoint}
+	switch {
+	case f.Entrypoint == nil:
+	case *f.Entrypoint == "":
+		p.Entrypoint = []string{} // cleared: the image's CMD alone runs
+	default:
+		p.Entrypoint = []string{*f.Entrypoint}
 	}
-	for _, plan := range []func(*containers.Plan) error{f.resourceFlags.plan, f.logFlags.plan, f.nsFlags.plan} {
+	for _, plan := range []func(*containers.Plan) error{f.resourceFlags.plan, f.logFlags.plan, f.nsFlags.plan, f.healthFlags.plan} {
 		if err := plan(p); err != nil {
 			return nil, err
 		}
@@ -252,7 +279,7 @@ func parseNetwork(p *containers.Plan, f *createFlags) (map[string][]containers.P
 		}
 		return nil, nil
 	case strings.HasPrefix(mode, "container:"):
-		return nil, errdefs.ErrNotImplemented.WithMessage("--network container:NAME is not supported: put the containers on one network instead (lepton network create NET, then --network NET on each)")
+		return nil, checkContainerNetwork(f) // no network of its own: the other container's
 	default:
 		if err := networks.ValidName(mode); err != nil {
 			return nil, err
@@ -379,7 +406,9 @@ func parseVolumeFlag(v string) (containers.Mount, error) {
 				switch o {
 				case "ro":
 					m.ReadOnly = true
-				case "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared", "nocopy":
+				case "nocopy":
+					m.NoCopy = true
+				case "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "rshared", "shared":
 				default:
 					return m, cli.Usagef("-v %q: unknown option %q (want ro or rw)", v, o)
 				}
@@ -394,10 +423,10 @@ func parseVolumeFlag(v string) (containers.Mount, error) {
 	switch {
 	case m.Source == "":
 		m.Type = "volume"
-	case filepath.IsAbs(m.Source):
+	case filepath.IsAbs(m.Source), m.Source == ".", m.Source == "..", strings.HasPrefix(m.Source, "./"), strings.HasPrefix(m.Source, "../"):
 		m.Type = "bind"
-	case strings.HasPrefix(m.Source, ".") || strings.Contains(m.Source, "/"):
-		return m, cli.Usagef("-v %q: a host path must be absolute; a volume name may not hold '/'", v)
+	case strings.Contains(m.Source, "/") || strings.HasPrefix(m.Source, "."):
+		return m, cli.Usagef("-v %q: a host path must be absolute or start with ./ or ../; a volume name may not hold '/'", v)
 	default:
 		m.Type = "volume"
 	}
@@ -417,6 +446,8 @@ func parseMountFlag(v string) (containers.Mount, error) {
 			m.Target = val
 		case "readonly", "ro":
 			m.ReadOnly = !hasVal || val == "true" || val == "1"
+		case "volume-nocopy":
+			m.NoCopy = !hasVal || val == "true" || val == "1"
 		case "tmpfs-size":
 			m.Options = append(m.Options, "size="+val)
 		case "tmpfs-mode":
@@ -430,9 +461,15 @@ func parseMountFlag(v string) (containers.Mount, error) {
 	}
 	switch m.Type {
 	case "bind":
-		if !filepath.IsAbs(m.Source) {
-			return m, cli.Usagef("--mount %q: a bind source must be an absolute host path", v)
+		if m.Source == "" {
+			return m, cli.Usagef("--mount %q: a bind needs a source", v)
 		}
+		// docker 23+ reads a relative source from the working directory.
+		abs, err := filepath.Abs(m.Source)
+		if err != nil {
+			return m, err
+		}
+		m.Source = abs
 	case "volume":
 		if strings.Contains(m.Source, "/") {
 			return m, cli.Usagef("--mount %q: a volume name may not hold '/'", v)
@@ -441,7 +478,7 @@ func parseMountFlag(v string) (containers.Mount, error) {
 		if m.Source != "" {
 			return m, cli.Usagef("--mount %q: a tmpfs has no source", v)
 		}
-		m.Options = append([]string{"nosuid", "nodev", "noexec"}, m.Options...)
+		m.Options = tmpfsOptions(strings.Join(m.Options, ","))
 	default:
 		return m, cli.Usagef("--mount %q: type must be bind, volume or tmpfs", v)
 	}
@@ -494,4 +531,22 @@ func parseRestart(s string) (containers.RestartPolicy, error) {
 		return p, cli.Usagef("bad --restart %q: only on-failure takes a retry count", s)
 	}
 	return p, nil
+}
+
+// tmpfsOptions are docker's defaults for a tmpfs (nosuid, nodev, noexec)
+// with the user's options after them; exec, suid and dev lift a default.
+func tmpfsOptions(user string) []string {
+	opts := []string{"nosuid", "nodev", "noexec"}
+	for _, o := range strings.Split(user, ",") {
+		switch o {
+		case "":
+		case "exec", "suid", "dev":
+			opts = slices.DeleteFunc(opts, func(d string) bool { return d == "no"+o })
+		default:
+			if !slices.Contains(opts, o) {
+				opts = append(opts, o)
+			}
+		}
+	}
+	return opts
 }

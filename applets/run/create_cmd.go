@@ -23,7 +23,12 @@ func (cc *createCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := a.open(ctx)
+	cid, err := newCIDFile(cc.CIDFile)
+	if err != nil {
+		return err
+	}
+	defer cid.abandon()
+	cs, err := a.open(ctx, cc.quiet()...)
 	if err != nil {
 		return err
 	}
@@ -32,7 +37,7 @@ func (cc *createCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeCIDFile(cc.CIDFile, ctr.ID()); err != nil {
+	if err := cid.write(ctr.ID()); err != nil {
 		cs.Remove(context.WithoutCancel(ctx), ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true})
 		return err
 	}

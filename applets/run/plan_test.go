@@ -21,7 +21,7 @@ func TestParsePlanShape(t *testing.T) {
 		Name: "/web", Env: []string{"A=1", "FROM_HOST", "UNSET"}, Labels: []string{"tier=front"},
 		Volumes: []string{"data:/data:ro", "/srv:/srv", "/cache"}, Tmpfs: []string{"/run:size=1m"},
 		Restart: "on-failure:3", Memory: "64m", CPUs: "0.5", StopTimeout: "3",
-		Network: "", Publish: []string{"127.0.0.1:8080:80/tcp"}, Pull: "never", Entrypoint: "/bin/sh",
+		Network: "", Publish: []string{"127.0.0.1:8080:80/tcp"}, Pull: "never", Entrypoint: ptr("/bin/sh"),
 	}
 	p, err := parsePlan(env, &f, "localhost/busybox:latest", []string{"-c", "true"})
 	if err != nil {
@@ -36,6 +36,7 @@ func TestParsePlanShape(t *testing.T) {
 			RestartPolicy: containers.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3},
 			PortBindings:  map[string][]containers.PortBinding{"80/tcp": {{HostIP: "127.0.0.1", HostPort: "8080"}}},
 			Memory:        64 << 20, NanoCPUs: 5e8,
+			LogConfig: containers.LogConfig{Type: "json-file", Config: map[string]string{}},
 		},
 	}
 	if !reflect.DeepEqual(p.Config, want) {
@@ -45,7 +46,7 @@ func TestParsePlanShape(t *testing.T) {
 		{Type: "volume", Source: "data", Target: "/data", ReadOnly: true, CreateSource: true},
 		{Type: "bind", Source: "/srv", Target: "/srv", CreateSource: true},
 		{Type: "volume", Target: "/cache", CreateSource: true},
-		{Type: "tmpfs", Target: "/run", Options: []string{"size=1m"}},
+		{Type: "tmpfs", Target: "/run", Options: []string{"nosuid", "nodev", "noexec", "size=1m"}},
 	}
 	if !reflect.DeepEqual(p.Mounts, wantMounts) {
 		t.Errorf("Mounts =\n%+v\nwant\n%+v", p.Mounts, wantMounts)
@@ -81,8 +82,12 @@ func TestParsePlanNetworkModes(t *testing.T) {
 		t.Errorf("attachments = %+v, want %+v", p.Network.Networks, want)
 	}
 	f = createFlags{Network: "container:db", Pull: "missing", Restart: "no"}
+	if p, err := parsePlan(env, &f, "img", nil); err != nil || p.Network != nil || p.HostConfig.NetworkMode != "container:db" {
+		t.Errorf("--network container:db: plan %+v, %v; want no network plan of its own", p, err)
+	}
+	f = createFlags{Network: "container:db", Publish: []string{"80"}, Pull: "missing", Restart: "no"}
 	if _, err := parsePlan(env, &f, "img", nil); err == nil {
-		t.Error("--network container:db: no error")
+		t.Error("--network container:db -p 80: no error")
 	}
 }
 
@@ -97,7 +102,8 @@ func TestParseVolumeFlag(t *testing.T) {
 		{in: "/host:/data:ro", want: containers.Mount{Type: "bind", Source: "/host", Target: "/data", ReadOnly: true, CreateSource: true}},
 		{in: "/host:/data:rw,z", want: containers.Mount{Type: "bind", Source: "/host", Target: "/data", CreateSource: true}},
 		{in: "rel/path:/data", bad: true},
-		{in: "./here:/data", bad: true},
+		{in: "./here:/data", want: containers.Mount{Type: "bind", Source: "./here", Target: "/data", CreateSource: true}},
+		{in: ".hidden:/data", bad: true},
 		{in: "vol:data", bad: true},
 		{in: "vol:/data:rx", bad: true},
 		{in: "a:b:c:d", bad: true},
@@ -124,7 +130,8 @@ func TestParseMountFlag(t *testing.T) {
 		{in: "type=bind,src=/h,dst=/c,readonly", want: containers.Mount{Type: "bind", Source: "/h", Target: "/c", ReadOnly: true}},
 		{in: "source=v,target=/c", want: containers.Mount{Type: "volume", Source: "v", Target: "/c"}},
 		{in: "type=tmpfs,dst=/t,tmpfs-size=1m", want: containers.Mount{Type: "tmpfs", Target: "/t", Options: []string{"nosuid", "nodev", "noexec", "size=1m"}}},
-		{in: "type=bind,src=rel,dst=/c", bad: true},
+		{in: "type=bind,src=/h/../h,dst=/c", want: containers.Mount{Type: "bind", Source: "/h", Target: "/c"}},
+		{in: "type=bind,dst=/c", bad: true},
 		{in: "type=tmpfs,src=x,dst=/t", bad: true},
 		{in: "type=nfs,dst=/c", bad: true},
 		{in: "src=v,dst=rel", bad: true},
@@ -166,3 +173,5 @@ func TestParseRestart(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -25,13 +25,18 @@ import (
 type runCmd struct {
 	cli.Command
 	createFlags
-	Detach bool     `short:"d" long:"detach" description:"Run in the background and print the container ID"`
-	Attach []string `short:"a" long:"attach" value-name:"<STREAM>" description:"Attach only these streams: stdin, stdout, stderr (default: stdout and stderr)"`
+	Detach     bool     `short:"d" long:"detach" description:"Run in the background and print the container ID"`
+	Attach     []string `short:"a" long:"attach" value-name:"<STREAM>" description:"Attach only these streams: stdin, stdout, stderr (default: stdout and stderr)"`
+	DetachKeys string   `long:"detach-keys" value-name:"<KEYS>" description:"Keys that detach from a container with a terminal (default ctrl-p,ctrl-q)"`
+	SigProxy   string   `long:"sig-proxy" value-name:"<BOOL>" optional:"yes" optional-value:"true" default:"true" description:"Pass the signals lepton gets to the container"`
 }
 
 func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if len(rest) == 0 {
 		return cli.Usagef("run needs an image: lepton run [OPTIONS] IMAGE [COMMAND] [ARG...]")
+	}
+	if _, err := parseDetachKeys(r.DetachKeys); err != nil {
+		return err
 	}
 	if r.Interactive && r.TTY && !r.Detach && !cli.IsTerminal(a.env.Stdin) {
 		return errdefs.ErrInvalidArgument.WithMessage("the input device is not a TTY: drop -t, or run lepton in a terminal")
@@ -64,7 +69,16 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := a.open(ctx)
+	sigProxy, err := sigProxyValue(r.SigProxy)
+	if err != nil {
+		return err
+	}
+	cid, err := newCIDFile(r.CIDFile)
+	if err != nil {
+		return err
+	}
+	defer cid.abandon()
+	cs, err := a.open(ctx, r.quiet()...)
 	if err != nil {
 		return err
 	}
@@ -73,7 +87,7 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeCIDFile(r.CIDFile, ctr.ID()); err != nil {
+	if err := cid.write(ctr.ID()); err != nil {
 		cs.Remove(context.WithoutCancel(ctx), ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true})
 		return err
 	}
@@ -84,31 +98,80 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 		fmt.Fprintln(a.env.Stdout, ctr.ID())
 		return nil
 	}
-	return a.runAttached(ctx, cs, ctr, &p.Config)
+	if p.Tty {
+		return a.runSession(ctx, cs, ctr, &p.Config, r.DetachKeys, sigProxy)
+	}
+	return a.runAttached(ctx, cs, ctr, &p.Config, sigProxy)
+}
+
+// runSession is run -t without -d: the container's monitor holds its
+// terminal, and lepton attaches to it as attach does, so the detach keys
+// leave the container running with its terminal whole. A detached
+// run --rm leaves the removal at exit to the monitor.
+func (a *app) runSession(ctx context.Context, cs *containers.Containers, ctr containerd.Container, cfg *containers.Config, detachKeys string, sigProxy bool) error {
+	ctx = context.WithoutCancel(ctx)
+	var sess *session
+	task, statusC, err := cs.Start(ctx, ctr, containers.BeforeStart(func(containerd.Task) error {
+		var err error
+		sess, err = a.openSession(cs, ctr.ID(), cfg.OpenStdin, detachKeys)
+		return err
+	}))
+	if err != nil {
+		if sess != nil {
+			sess.close()
+		}
+		return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
+	}
+	defer sess.close()
+	sess.followSize(ctx, task)
+	code, detached, err := sess.wait(ctx, cs, ctr, task, statusC, sigProxy, true)
+	if detached {
+		if cfg.HostConfig.AutoRemove {
+			sess.ownExit()
+		}
+		return nil
+	}
+	sess.close()
+	if err != nil {
+		return err
+	}
+	if cfg.HostConfig.AutoRemove {
+		if err := cs.Remove(ctx, ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true}); err != nil {
+			fmt.Fprintf(a.env.Stderr, "%s: --rm: %v\n", a.env.Name, err)
+		}
+	}
+	if code != 0 {
+		return &cli.ExitError{Code: code}
+	}
+	return nil
 }
 
 // runAttached starts the container and shows its output until it exits,
 // forwarding SIGINT and SIGTERM to it, as docker run does without -d.
-func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr containerd.Container, cfg *containers.Config) error {
+func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr containerd.Container, cfg *containers.Config, sigProxy bool) error {
 	dir := cs.Dir(ctr.ID())
 	from := containers.LogSize(dir)
 	// From here on a signal is for the container, not for lepton: work on
 	// with a context that the applet's own interrupt handling cannot cancel.
 	ctx = context.WithoutCancel(ctx)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-	defer signal.Stop(sigs)
+	if sigProxy {
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+		defer signal.Stop(sigs)
+	}
 
-	// With -i or -t the streams must reach the process directly, through
+	// With -i the streams must reach the process directly, through
 	// FIFOs, and lepton keeps the log copy itself. A --rm container goes
 	// the same way without a log (it would be deleted at exit), as with
 	// ctr, and no logging process is started: the fastest run there is.
-	if cfg.HostConfig.AutoRemove || cfg.OpenStdin || cfg.Tty {
+	// With no monitor, this lepton runs the healthchecks.
+	// So does one whose log driver keeps no log to follow.
+	if cfg.HostConfig.AutoRemove || cfg.OpenStdin || cfg.HostConfig.LogConfig.Type == containers.LogNone {
 		logDir := dir
 		if cfg.HostConfig.AutoRemove {
 			logDir = ""
 		}
-		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir)
+		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir, nil)
 		if err != nil {
 			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
@@ -118,6 +181,9 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
 		at.started(ctx, task)
+		hctx, stopChecks := context.WithCancel(ctx)
+		defer stopChecks()
+		go containers.RunHealthchecks(hctx, ctr, dir, cfg.Healthcheck)
 		return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, nil)
 	}
 	task, statusC, err := cs.Start(ctx, ctr)
@@ -205,20 +271,44 @@ func failedRun(ctx context.Context, cs *containers.Containers, id string, autoRe
 	return err
 }
 
-func writeCIDFile(path, id string) error {
+// cidFile is --cidfile, made before the container as docker does, so a
+// file already there stops the run before anything is created; it is
+// removed again if no container ID was written to it.
+type cidFile struct {
+	f       *os.File
+	written bool
+}
+
+func newCIDFile(path string) (*cidFile, error) {
 	if path == "" {
-		return nil
+		return &cidFile{}, nil
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("--cidfile %s already exists: remove it or choose another file", path))
+			return nil, errdefs.ErrAlreadyExists.WithMessage(fmt.Sprintf("container ID file found, make sure the other container isn't running or delete %s", path))
 		}
-		return err
+		return nil, err
 	}
-	_, err = f.WriteString(id)
-	if cerr := f.Close(); err == nil {
+	return &cidFile{f: f}, nil
+}
+
+func (c *cidFile) write(id string) error {
+	if c.f == nil {
+		return nil
+	}
+	_, err := c.f.WriteString(id)
+	if cerr := c.f.Close(); err == nil {
 		err = cerr
 	}
+	c.written = err == nil
 	return err
+}
+
+// abandon removes the file if no ID made it there.
+func (c *cidFile) abandon() {
+	if c.f != nil && !c.written {
+		c.f.Close()
+		os.Remove(c.f.Name())
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ type Plan struct {
 	// NetworkMode that names a network means that network with no
 	// published ports; NetworkMode "", "none" or "host" take no plan.
 	Network *networks.Plan
+	// HealthFromFlags says Healthcheck holds only what the command line
+	// gave: the image's HEALTHCHECK fills in the rest (docker merges them).
+	HealthFromFlags bool
+	// extraHosts is ExtraHosts with host-gateway resolved.
+	extraHosts []string
 }
 
 // Mount is one -v, --mount or --tmpfs.
@@ -52,7 +58,14 @@ type Mount struct {
 	// CreateSource makes a missing bind source directory, as -v does
 	// (--mount refuses one).
 	CreateSource bool
+	// NoCopy leaves a new volume empty instead of filling it with what
+	// the image has at Target.
+	NoCopy bool
 }
+
+// HostGateway in an extra host (HOST:host-gateway) stands for the host's
+// address on the container's network, as in docker.
+const HostGateway = "host-gateway"
 
 // CreateOption changes how Create works.
 type CreateOption func(*createOptions)
@@ -73,6 +86,7 @@ type imageConfig struct {
 	Cmd          []string
 	StopSignal   string
 	ExposedPorts map[string]struct{}
+	Volumes      map[string]struct{}
 	Healthcheck  *dockerspec.HealthcheckConfig
 }
 
@@ -95,7 +109,7 @@ func readImageConfig(ctx context.Context, img containerd.Image) (imageConfig, er
 	if err := json.Unmarshal(buf, &ic); err != nil {
 		return imageConfig{}, err
 	}
-	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal, ExposedPorts: ic.Config.ExposedPorts, Healthcheck: ic.Config.Healthcheck}, nil
+	return imageConfig{Entrypoint: ic.Config.Entrypoint, Cmd: ic.Config.Cmd, StopSignal: ic.Config.StopSignal, ExposedPorts: ic.Config.ExposedPorts, Volumes: ic.Config.Volumes, Healthcheck: ic.Config.Healthcheck}, nil
 }
 
 // Create makes the container p describes and returns it, not started. It
@@ -144,9 +158,8 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if cfg.StopSignal == "" {
 		cfg.StopSignal = ic.StopSignal
 	}
-	if cfg.Healthcheck == nil {
-		cfg.Healthcheck = ic.Healthcheck
-	}
+	cfg.Healthcheck = mergeHealthcheck(cfg.Healthcheck, p.HealthFromFlags, ic.Healthcheck)
+	imageVolumes(p, ic)
 	id := NewID()
 	name := cfg.Name
 	for tries := 0; ; tries++ {
@@ -179,16 +192,28 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
+	if err := d.writeMonitorConfig(dir); err != nil {
+		return nil, err
+	}
+	if err := WriteLogConfig(dir, cfg.HostConfig.LogConfig); err != nil {
+		return nil, err
+	}
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = id[:12]
+		if cfg.HostConfig.NetworkMode == "host" {
+			hostname, _ = os.Hostname() // docker keeps the host's name there
+		}
+	}
+	if p.extraHosts, err = d.resolveHostGateway(ctx, cfg); err != nil {
+		return nil, err
 	}
 	var extraSpec []oci.SpecOpts
+	base, err := writeEtcFiles(dir, p, hostname)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.HostConfig.NetworkMode != "host" {
-		base, err := writeEtcFiles(dir, p, hostname)
-		if err != nil {
-			return nil, err
-		}
 		if p.Network != nil {
 			if err := d.planNetwork(ctx, p, ic, dir, base, hostname); err != nil {
 				return nil, err
@@ -212,8 +237,16 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if err != nil {
 		return nil, err
 	}
+	nsOpts, err := d.namespaceOpts(ctx, p, dir) // --pid, --ipc, --uts, --network container:, --volumes-from
+	if err != nil {
+		return nil, err
+	}
+	sopts = append(sopts, nsOpts...)
 	var result containerd.Container
 	err = withVolumes(ctx, d.vols, p, func(volumeMounts map[string]string) error {
+		if err := d.copyUp(ctx, img, p, volumeMounts); err != nil {
+			return err
+		}
 		mounts, err := ociMounts(p, volumeMounts, dir)
 		if err != nil {
 			return err
@@ -235,6 +268,9 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 		}
 		if cfg.HostConfig.AutoRemove {
 			labels[LabelAutoRemove] = "true"
+		}
+		if HasHealthcheck(cfg.Healthcheck) {
+			labels[LabelHealthcheck] = "true"
 		}
 		for _, m := range p.Mounts {
 			if m.Type == "volume" {
@@ -374,12 +410,10 @@ func ociMounts(p *Plan, volumeMounts map[string]string, dir string) ([]specs.Mou
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("mount at %s: type %q is not bind, volume or tmpfs", m.Target, m.Type))
 		}
 	}
-	if p.HostConfig.NetworkMode != "host" {
-		for _, f := range []string{"hosts", "resolv.conf", "hostname"} {
-			src := filepath.Join(dir, f)
-			if _, err := os.Stat(src); err == nil {
-				out = append(out, specs.Mount{Destination: "/etc/" + f, Type: "bind", Source: src, Options: []string{"rbind", "rw"}})
-			}
+	for _, f := range []string{"hosts", "resolv.conf", "hostname"} {
+		src := filepath.Join(dir, f)
+		if _, err := os.Stat(src); err == nil {
+			out = append(out, specs.Mount{Destination: "/etc/" + f, Type: "bind", Source: src, Options: []string{"rbind", "rw"}})
 		}
 	}
 	return out, nil
@@ -400,9 +434,14 @@ func (d *Containers) planNetwork(ctx context.Context, p *Plan, ic imageConfig, d
 		return err
 	}
 	if p.HostConfig.PublishAllPorts {
-		exposed := make([]string, 0, len(ic.ExposedPorts))
+		exposed := make([]string, 0, len(ic.ExposedPorts)+len(p.ExposedPorts))
 		for k := range ic.ExposedPorts {
 			exposed = append(exposed, k)
+		}
+		for k := range p.ExposedPorts { // --expose
+			if _, ok := ic.ExposedPorts[k]; !ok {
+				exposed = append(exposed, k)
+			}
 		}
 		sort.Strings(exposed)
 		for _, k := range exposed {
@@ -421,13 +460,14 @@ func (d *Containers) planNetwork(ctx context.Context, p *Plan, ic imageConfig, d
 }
 
 // onNetwork says whether a container is on bridge networks (not none, not
-// host, and not one made by another tool).
+// host, not another container's network, and not one made by another
+// tool).
 func onNetwork(cfg *Config) bool {
 	switch cfg.HostConfig.NetworkMode {
 	case "", "none", "host":
 		return false
 	}
-	return true
+	return !strings.HasPrefix(cfg.HostConfig.NetworkMode, "container:")
 }
 
 // withNetworkHooks makes runc run "lepton-network __hook up" once the
@@ -452,17 +492,28 @@ func withNetworkHooks(self, dataRoot, namespace, dir string) oci.SpecOpts {
 	}
 }
 
-// writeEtcFiles writes the container's /etc/hosts and /etc/resolv.conf,
-// as docker does, and returns the hosts file's lines. On a network the
-// hooks add the container's own address and its peers' after them.
+// writeEtcFiles writes the container's /etc/hosts, /etc/resolv.conf and
+// /etc/hostname, as docker does, and returns the hosts file's lines. On a
+// network the hooks add the container's own address and its peers' after
+// them. With the host's network the container gets the host's hosts and
+// resolv.conf (plus --add-host and --dns).
 func writeEtcFiles(dir string, p *Plan, hostname string) (string, error) {
+	files := map[string]string{"hostname": hostname + "\n"}
+	host := p.HostConfig.NetworkMode == "host"
 	var hosts strings.Builder
-	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	for _, h := range p.HostConfig.ExtraHosts {
+	if b, err := os.ReadFile("/etc/hosts"); host && err == nil {
+		hosts.Write(b)
+		if len(b) > 0 && b[len(b)-1] != '\n' {
+			hosts.WriteByte('\n')
+		}
+	} else {
+		hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	}
+	for _, h := range p.extraHosts {
 		host, ip, _ := strings.Cut(h, ":")
 		fmt.Fprintf(&hosts, "%s\t%s\n", ip, host)
 	}
-	if p.Network == nil {
+	if p.Network == nil && !host {
 		fmt.Fprintf(&hosts, "127.0.1.1\t%s\n", hostname)
 	}
 	resolv := ""
@@ -476,7 +527,11 @@ func writeEtcFiles(dir string, p *Plan, hostname string) (string, error) {
 			resolv = withoutLoopbackServers(resolv)
 		}
 	}
-	for name, body := range map[string]string{"hosts": hosts.String(), "resolv.conf": resolv} {
+	if hc := &p.HostConfig; len(hc.DNSSearch)+len(hc.DNSOptions) > 0 {
+		resolv = withSearchAndOptions(resolv, hc.DNSSearch, hc.DNSOptions)
+	}
+	files["hosts"], files["resolv.conf"] = hosts.String(), resolv
+	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return "", err
 		}
@@ -528,4 +583,29 @@ var (
 
 func randomName() string {
 	return nameAdjectives[rand.IntN(len(nameAdjectives))] + "_" + nameNouns[rand.IntN(len(nameNouns))] + strconv.Itoa(rand.IntN(1000))
+}
+
+// resolveHostGateway puts the host's address on the container's network
+// (the default network's, off bridge networks) in place of host-gateway in
+// --add-host, as docker does.
+func (d *Containers) resolveHostGateway(ctx context.Context, cfg *Config) ([]string, error) {
+	out := slices.Clone(cfg.HostConfig.ExtraHosts)
+	for i, h := range out {
+		name, ip, _ := strings.Cut(h, ":")
+		if ip != HostGateway {
+			continue
+		}
+		var n *networks.Network
+		var err error
+		if onNetwork(cfg) && cfg.HostConfig.NetworkMode != networks.DefaultName {
+			n, err = d.nets.Get(ctx, cfg.HostConfig.NetworkMode)
+		} else {
+			n, err = d.nets.Default(ctx)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("--add-host %s: find the host's address: %w", h, err)
+		}
+		out[i] = name + ":" + n.Gateway
+	}
+	return out, nil
 }

@@ -28,6 +28,8 @@ const (
 	LabelStopTimeout = "lepton/stop-timeout" // seconds
 	LabelNetwork     = "lepton/network"      // the network of a container on one, which rm must leave
 	LabelAutoRemove  = "lepton/auto-remove"  // run --rm: removed at exit, with its anonymous volumes
+	LabelError       = "lepton/error"        // why the last start failed (docker's State.Error)
+	LabelHealthcheck = "lepton/healthcheck"  // "true" if the container's healthcheck runs checks
 
 	extConfig     = "lepton/config"
 	configTypeURL = "lepton.dev/run/Config"
@@ -54,6 +56,11 @@ type Config struct {
 	Pull        string                        `json:"-"` // missing (the default), always or never
 	Platform    string                        `json:",omitempty"`
 	HostConfig  HostConfig
+	// ExposedPorts are the ports --expose adds to the image's ("80/tcp");
+	// -P publishes both.
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Domainname   string              `json:",omitempty"` // the NIS domain name (--domainname)
+	MacAddress   string              `json:",omitempty"` // of eth0 on a bridge network (--mac-address)
 }
 
 // HostConfig is the host side of Config, shaped like docker's.
@@ -78,6 +85,20 @@ type HostConfig struct {
 	Ulimits         []string
 	Init            *bool     `json:",omitempty"`
 	LogConfig       LogConfig // --log-driver and --log-opt
+	// Kernel and name service settings: --group-add, --sysctl, --cgroupns,
+	// --dns-search and --dns-option.
+	GroupAdd     []string          `json:",omitempty"` // supplementary groups: GIDs or names in the container's /etc/group
+	Sysctls      map[string]string `json:",omitempty"` // namespaced kernel parameters
+	CgroupnsMode string            `json:",omitempty"` // host or private; "" is the runtime's default
+	DNSSearch    []string          `json:"DnsSearch,omitempty"`
+	DNSOptions   []string          `json:"DnsOptions,omitempty"`
+	// Namespaces shared with the host or another container (see
+	// namespaces.go): --pid, --ipc, --uts, --volumes-from, --shm-size.
+	PidMode     string   // "", host or container:NAME
+	IpcMode     string   // private (""), shareable, none, host or container:NAME
+	UTSMode     string   // "" or host
+	VolumesFrom []string `json:",omitempty"` // NAME[:ro|:rw]
+	ShmSize     int64    // bytes of /dev/shm's tmpfs; 0 is docker's 64m
 	Resources
 }
 

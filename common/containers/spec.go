@@ -33,6 +33,9 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig, in
 		opts = append(opts, oci.WithUser(cfg.User))
 	}
 	opts = append(opts, oci.WithHostname(hostname), withoutRlimits)
+	if cfg.Domainname != "" {
+		opts = append(opts, oci.WithDomainname(cfg.Domainname))
+	}
 	if hc.Init != nil && *hc.Init {
 		opts = append(opts, withInit(initPath))
 	}
@@ -40,7 +43,7 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig, in
 		opts = append(opts, oci.WithTTY)
 	}
 	if hc.NetworkMode == "host" {
-		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostHostsFile, oci.WithHostResolvconf)
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
 	}
 	if hc.ReadonlyRootfs {
 		opts = append(opts, oci.WithRootFSReadonly())
@@ -100,8 +103,11 @@ func withoutRlimits(_ context.Context, _ oci.Client, _ *containers.Container, s 
 // entrypoint and drops its CMD; a Cmd replaces the image's CMD.
 func processArgs(cfg *Config, ic imageConfig) []string {
 	entry, cmd := ic.Entrypoint, ic.Cmd
-	if len(cfg.Entrypoint) > 0 {
-		entry, cmd = cfg.Entrypoint, nil
+	if cfg.Entrypoint != nil { // given, perhaps as "" to clear it
+		entry = cfg.Entrypoint
+		if len(entry) > 0 {
+			cmd = nil
+		}
 	}
 	if len(cfg.Cmd) > 0 {
 		cmd = cfg.Cmd

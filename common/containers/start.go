@@ -4,8 +4,10 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/containerd/containerd/v2/core/runtime/restart"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 
 	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/store"
@@ -22,7 +25,16 @@ import (
 // StartOption changes how Start wires the container's process.
 type StartOption func(*startOptions)
 
-type startOptions struct{ io cio.Creator }
+type startOptions struct {
+	io          cio.Creator
+	beforeStart func(containerd.Task) error
+}
+
+// BeforeStart calls fn with the created task just before its process
+// starts, so that an attach made in fn sees all of its output.
+func BeforeStart(fn func(containerd.Task) error) StartOption {
+	return func(o *startOptions) { o.beforeStart = fn }
+}
 
 // WithIO gives the process these streams (for an attached run: see cio)
 // instead of the container's log. The caller then keeps the log, if any.
@@ -48,7 +60,13 @@ func (e *CommandError) Error() string {
 // exit; the caller then calls Exited with what it delivers (Stop, Kill
 // and Remove clean up after a task nobody waited for). Starting a
 // container that runs fails with ErrFailedPrecondition.
-func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts ...StartOption) (containerd.Task, <-chan containerd.ExitStatus, error) {
+func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts ...StartOption) (_ containerd.Task, _ <-chan containerd.ExitStatus, err error) {
+	// docker's State.Error: why the last start failed, until one works.
+	defer func() {
+		if err != nil && !errdefs.IsFailedPrecondition(err) {
+			ctr.SetLabels(context.WithoutCancel(ctx), map[string]string{LabelError: truncate(err.Error(), 1000)})
+		}
+	}()
 	var o startOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -79,6 +97,9 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		}
 		defer d.names.Done(context.WithoutCancel(ctx), cfg.Name, ctr.ID())
 	}
+	if err := d.refreshNamespaces(ctx, ctr, cfg); err != nil {
+		return nil, nil, err
+	}
 	self, err := d.loggerPath()
 	if err != nil {
 		return nil, nil, err
@@ -88,7 +109,15 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		return nil, nil, err
 	}
 	if o.io == nil {
-		o.io = logIO(&logURI{self: self, dir: dir}, cfg.Tty)
+		stdin := ""
+		if cfg.Tty && cfg.OpenStdin {
+			// The monitor holds it open for whoever attaches (see Monitor).
+			stdin = filepath.Join(dir, stdinFIFO)
+			if err := unix.Mkfifo(stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+				return nil, nil, fmt.Errorf("make the container's input FIFO: %w", err)
+			}
+		}
+		o.io = logIO(&logURI{self: self, dir: dir}, cfg.Tty, stdin)
 	}
 	task, err := ctr.NewTask(ctx, o.io)
 	if err != nil {
@@ -105,13 +134,20 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		return nil, nil, err
 	}
 	crash.Point("start-joined")
+	if o.beforeStart != nil {
+		if err := o.beforeStart(task); err != nil {
+			task.Delete(ctx, containerd.WithProcessKill)
+			d.leaveNetworks(ctx, ctr.ID(), cfg)
+			return nil, nil, err
+		}
+	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(ctx, containerd.WithProcessKill)
 		d.leaveNetworks(ctx, ctr.ID(), cfg)
 		return nil, nil, StartError(err)
 	}
 	crash.Point("start-started")
-	labels := map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+	labels := map[string]string{LabelStartedAt: time.Now().UTC().Format(time.RFC3339Nano), LabelError: ""}
 	if cfg.HostConfig.RestartPolicy.Restarts() {
 		labels[restart.StatusLabel] = "running"
 		labels[restart.LogURILabel] = (&logURI{self: self, dir: dir}).String()
