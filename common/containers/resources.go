@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containerd/cgroups/v3"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
@@ -268,11 +267,18 @@ func withoutDuplicateDevices(_ context.Context, _ oci.Client, _ *containers.Cont
 // cgroupRoot is where the cgroup file systems are mounted.
 var cgroupRoot = "/sys/fs/cgroup"
 
+// unifiedCgroups says whether the host has cgroup v2 alone: only its root
+// has cgroup.controllers (a hybrid host's v2 tree is under unified/).
+func unifiedCgroups() bool {
+	_, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	return err == nil
+}
+
 // checkMemory refuses what the memory controller cannot do here: swap
 // limits need swap accounting, and cgroup v2 has no way to turn the OOM
 // killer off.
 func (r *Resources) checkMemory() error {
-	if cgroups.Mode() == cgroups.Unified {
+	if unifiedCgroups() {
 		if r.OomKillDisable {
 			return errdefs.ErrFailedPrecondition.WithMessage("--oom-kill-disable cannot be honoured on cgroup v2, which has no switch for the OOM killer (it needs a cgroup v1 host)")
 		}
@@ -291,7 +297,7 @@ func (r *Resources) checkMemory() error {
 // blkio.bfq.weight (BFQ); v2 needs the io controller (runc writes
 // io.bfq.weight, or io.weight).
 func checkBlkioWeight() error {
-	if cgroups.Mode() == cgroups.Unified {
+	if unifiedCgroups() {
 		b, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
 		if err != nil || !slices.Contains(strings.Fields(string(b)), "io") {
 			return errdefs.ErrFailedPrecondition.WithMessage("--blkio-weight cannot be honoured here: the cgroup v2 io controller is not available")

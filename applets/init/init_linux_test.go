@@ -1,5 +1,3 @@
-//go:build !windows
-
 package pid1
 
 import (

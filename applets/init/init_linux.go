@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Package pid1 is lepton-init, the init that run --init puts in a
 // container as its PID 1 (mounted as /sbin/docker-init, as docker does):
 // "lepton-init [--] CMD [ARG...]" starts CMD as its one child, forwards it
