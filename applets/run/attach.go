@@ -92,11 +92,16 @@ func (a *app) attach(ctx context.Context, interactive, tty bool, logDir string, 
 func (at *attachment) started(ctx context.Context, p containerd.Process) {
 	at.process = p
 	close(at.ready)
-	if at.con == nil {
+	followSize(ctx, at.con, p)
+}
+
+// followSize keeps p's terminal the size of ours, con (nil: none).
+func followSize(ctx context.Context, con console.Console, p containerd.Process) {
+	if con == nil {
 		return
 	}
 	resize := func() {
-		if ws, err := at.con.Size(); err == nil {
+		if ws, err := con.Size(); err == nil {
 			p.Resize(ctx, uint32(ws.Width), uint32(ws.Height))
 		}
 	}

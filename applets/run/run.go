@@ -135,8 +135,14 @@ func (a *app) runSession(ctx context.Context, cs *containers.Containers, ctr con
 	if err != nil {
 		return err
 	}
+	return a.exited(ctx, cs, ctr.ID(), cfg, code)
+}
+
+// exited ends an attached run whose container exited with code: removed
+// under --rm, and lepton exits as the container did.
+func (a *app) exited(ctx context.Context, cs *containers.Containers, id string, cfg *containers.Config, code int) error {
 	if cfg.HostConfig.AutoRemove {
-		if err := cs.Remove(ctx, ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true}); err != nil {
+		if err := cs.Remove(ctx, id, containers.RemoveOptions{Kill: true, AnonVolumes: true}); err != nil {
 			fmt.Fprintf(a.env.Stderr, "%s: --rm: %v\n", a.env.Name, err)
 		}
 	}
@@ -226,15 +232,7 @@ func (a *app) waitAttached(ctx context.Context, cs *containers.Containers, ctr c
 	if err != nil {
 		return err
 	}
-	if cfg.HostConfig.AutoRemove {
-		if err := cs.Remove(ctx, ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true}); err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: --rm: %v\n", a.env.Name, err)
-		}
-	}
-	if code != 0 {
-		return &cli.ExitError{Code: int(code)}
-	}
-	return nil
+	return a.exited(ctx, cs, ctr.ID(), cfg, int(code))
 }
 
 // commandFailure gives docker's exit codes to a start that failed because

@@ -106,22 +106,7 @@ func (s *session) ownExit() {
 
 // followSize keeps the container's terminal the size of ours.
 func (s *session) followSize(ctx context.Context, p containerd.Process) {
-	if s.con == nil {
-		return
-	}
-	resize := func() {
-		if ws, err := s.con.Size(); err == nil {
-			p.Resize(ctx, uint32(ws.Width), uint32(ws.Height))
-		}
-	}
-	resize()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, syscall.SIGWINCH)
-	go func() {
-		for range winch {
-			resize()
-		}
-	}()
+	followSize(ctx, s.con, p)
 }
 
 // drain waits a little for the output still on its way after an exit.

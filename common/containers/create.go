@@ -192,7 +192,7 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := d.writeMonitorConfig(dir); err != nil {
+	if err := d.writeMonitorConfig(dir, HasHealthcheck(cfg.Healthcheck)); err != nil {
 		return nil, err
 	}
 	if err := WriteLogConfig(dir, cfg.HostConfig.LogConfig); err != nil {

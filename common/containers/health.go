@@ -16,6 +16,8 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/lepton-project/lepton/common/store"
 )
 
 // A container's health is docker's: "starting" from each start of its
@@ -84,21 +86,7 @@ func writeHealth(dir string, h *Health) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, healthFile), b)
-}
-
-// writeFileAtomic replaces path with b so that readers see the old file or
-// the new one, never a part.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return store.WriteFile(filepath.Join(dir, healthFile), b, 0o600)
 }
 
 // RunHealthchecks runs healthcheck hc in ctr's task until ctx ends or the

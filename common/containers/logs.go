@@ -20,6 +20,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
+
+	"github.com/lepton-project/lepton/common/store"
 )
 
 // A container's log is docker's json-file format, one LogEntry a line, in
@@ -146,8 +148,8 @@ func sortedKeys(m map[string]string) []string {
 
 // WriteLogConfig records in container directory dir how its log is kept,
 // for the logging process, which learns only dir. The file is replaced
-// whole (temp file, fsync, rename), so a logger never reads half of it.
-func WriteLogConfig(dir string, lc LogConfig) (err error) {
+// whole, so a logger never reads half of it.
+func WriteLogConfig(dir string, lc LogConfig) error {
 	if err := CheckLogConfig(lc); err != nil {
 		return err
 	}
@@ -155,34 +157,7 @@ func WriteLogConfig(dir string, lc LogConfig) (err error) {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+logConfigFile+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, logConfigFile)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return store.WriteFile(filepath.Join(dir, logConfigFile), b, 0o600)
 }
 
 // readLogConfig is dir's LogConfig; a container made before there was one
@@ -380,12 +355,9 @@ func lockLog(dir string, how int) (func(), error) {
 	return func() { f.Close() }, nil // closing the last descriptor releases the lock
 }
 
-// OpenLogFiles opens the log in dir for reading: its files oldest first,
-// the current one last, or none if nothing was logged yet. It holds the
-// log's lock while it opens them, so no rotation falls in between; once
-// open, a file reads whole whatever renames follow. A log kept by
-// --log-driver none is ErrLogNotReadable.
-func OpenLogFiles(dir string) ([]*os.File, error) {
+// lockForReading takes the lock of the log in dir for reading; a log kept
+// by --log-driver none is ErrLogNotReadable.
+func lockForReading(dir string) (unlock func(), err error) {
 	lc, err := readLogConfig(dir)
 	if err != nil {
 		return nil, err
@@ -393,7 +365,16 @@ func OpenLogFiles(dir string) ([]*os.File, error) {
 	if lc.Type == LogNone {
 		return nil, ErrLogNotReadable
 	}
-	unlock, err := lockLog(dir, unix.LOCK_SH)
+	return lockLog(dir, unix.LOCK_SH)
+}
+
+// OpenLogFiles opens the log in dir for reading: its files oldest first,
+// the current one last, or none if nothing was logged yet. It holds the
+// log's lock while it opens them, so no rotation falls in between; once
+// open, a file reads whole whatever renames follow. A log kept by
+// --log-driver none is ErrLogNotReadable.
+func OpenLogFiles(dir string) ([]*os.File, error) {
+	unlock, err := lockForReading(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -421,14 +402,7 @@ func OpenLogFiles(dir string) ([]*os.File, error) {
 // there is no log yet. If the log rotated in between, so the current file
 // is shorter than from, from is in the file before it.
 func OpenLogAt(dir string, from int64) (*os.File, error) {
-	lc, err := readLogConfig(dir)
-	if err != nil {
-		return nil, err
-	}
-	if lc.Type == LogNone {
-		return nil, ErrLogNotReadable
-	}
-	unlock, err := lockLog(dir, unix.LOCK_SH)
+	unlock, err := lockForReading(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -51,14 +51,15 @@ type monitorConfig struct {
 	Address   string // containerd's socket
 	Namespace string
 	DataRoot  string
+	Health    bool // the container has healthchecks to run
 }
 
-func (d *Containers) writeMonitorConfig(dir string) error {
-	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot})
+func (d *Containers) writeMonitorConfig(dir string, health bool) error {
+	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot, Health: health})
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, monitorFile), b)
+	return store.WriteFile(filepath.Join(dir, monitorFile), b, 0o600)
 }
 
 // Monitor is the monitor of the container whose directory is dir and ID
@@ -82,7 +83,9 @@ func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
 	var cfg monitorConfig
 	if b, err := os.ReadFile(filepath.Join(dir, monitorFile)); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Address != "" {
 		m.cfg = &cfg
-		go m.health(ctx)
+		if cfg.Health {
+			go m.health(ctx)
+		}
 	}
 	err := WriteLog(dir, &teeReader{r: stdout, m: m, stream: FrameStdout}, &teeReader{r: stderr, m: m, stream: FrameStderr}, ready)
 	m.closeClients()
@@ -107,17 +110,28 @@ type attachClient struct {
 	out  chan []byte
 }
 
-// health runs the container's healthchecks, if it has any.
-func (m *monitor) health(ctx context.Context) {
+// container connects to containerd and loads the monitored container;
+// closing the client is the caller's.
+func (m *monitor) container(ctx context.Context) (*containerd.Client, containerd.Container, error) {
 	c, err := containerd.New(m.cfg.Address, containerd.WithDefaultNamespace(m.cfg.Namespace))
+	if err != nil {
+		return nil, nil, err
+	}
+	ctr, err := c.LoadContainer(ctx, m.id)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, ctr, nil
+}
+
+// health runs the container's healthchecks.
+func (m *monitor) health(ctx context.Context) {
+	c, ctr, err := m.container(ctx)
 	if err != nil {
 		return
 	}
 	defer c.Close()
-	ctr, err := c.LoadContainer(ctx, m.id)
-	if err != nil {
-		return
-	}
 	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
 	if err != nil {
 		return
@@ -136,15 +150,11 @@ func (m *monitor) ownExit() {
 				return
 			}
 			ctx := context.Background()
-			c, err := containerd.New(m.cfg.Address, containerd.WithDefaultNamespace(m.cfg.Namespace))
+			c, ctr, err := m.container(ctx)
 			if err != nil {
 				return
 			}
 			defer c.Close()
-			ctr, err := c.LoadContainer(ctx, m.id)
-			if err != nil {
-				return
-			}
 			t, err := ctr.Task(ctx, nil)
 			if err != nil {
 				return

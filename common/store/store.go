@@ -361,6 +361,14 @@ func (r *Record) Remove() error {
 	return syncDir(r.c.dir)
 }
 
+// WriteFile replaces the file at path with data as the store writes its
+// records (a temp file beside it, fsync, rename, fsync of the directory),
+// so that no reader, and no crash, ever sees a part of it. For files kept
+// beside the store's records, such as a container's own.
+func WriteFile(path string, data []byte, mode os.FileMode) error {
+	return writeFileAtomic(filepath.Dir(path), filepath.Base(path), data, mode, 0o700)
+}
+
 // writeFileAtomic replaces dir/name with data so that no reader, and no
 // crash, ever sees a partial file.
 func writeFileAtomic(dir, name string, data []byte, mode, dirMode os.FileMode) (err error) {
