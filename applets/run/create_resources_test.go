@@ -304,3 +304,150 @@ func TestParseCPUList(t *testing.T) {
 		}
 	}
 }
+
+// blockDev is a block device of this machine, for the per-device block
+// I/O options (they stat it); the test skips without one.
+func blockDev(t *testing.T) string {
+	t.Helper()
+	ents, _ := os.ReadDir("/sys/block")
+	for _, e := range ents {
+		p := "/dev/" + e.Name()
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0 {
+			return p
+		}
+	}
+	t.Skip("no block device in /dev")
+	return ""
+}
+
+func TestMoreFlagsPlan(t *testing.T) {
+	dev := blockDev(t)
+	swappiness := int64(10)
+	f := createFlags{Alias: []string{"a1"}, moreFlags: moreFlags{
+		CPUPeriod: 50000, CPUQuota: 25000, CPURtPeriod: 1000000, CPURtRuntime: 10000, MemorySwappiness: &swappiness,
+		OomScoreAdj: -500, BlkioWeightDevice: []string{dev + ":200"},
+		DeviceReadBps: []string{dev + ":1mb"}, DeviceWriteBps: []string{dev + ":1024"},
+		DeviceReadIOps: []string{dev + ":100"}, DeviceWriteIOps: []string{dev + ":0"},
+		Annotations: []string{"org.example.a=1", "org.example.b=x=y", "org.example.empty"},
+		Runtime:     "runc", NetAlias: []string{"old"}, Isolation: "default", Userns: "host", VolumeDriver: "local",
+		DisableContentTrust: "true",
+	}}
+	f.Network = "backend"
+	p, err := resourcePlan(t, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := p.HostConfig
+	r := hc.Resources
+	if r.CPUPeriod != 50000 || r.CPUQuota != 25000 || r.CPURealtimePeriod != 1000000 || r.CPURealtimeRuntime != 10000 || r.MemorySwappiness == nil || *r.MemorySwappiness != 10 {
+		t.Errorf("CPU and swappiness = %+v", r)
+	}
+	if want := []containers.WeightDevice{{Path: dev, Weight: 200}}; !reflect.DeepEqual(r.BlkioWeightDevice, want) {
+		t.Errorf("BlkioWeightDevice = %+v, want %+v", r.BlkioWeightDevice, want)
+	}
+	for _, tt := range []struct {
+		name string
+		got  []containers.ThrottleDevice
+		rate uint64
+	}{{"read bps", r.BlkioDeviceReadBps, 1 << 20}, {"write bps", r.BlkioDeviceWriteBps, 1024}, {"read iops", r.BlkioDeviceReadIOps, 100}, {"write iops", r.BlkioDeviceWriteIOps, 0}} {
+		if want := []containers.ThrottleDevice{{Path: dev, Rate: tt.rate}}; !reflect.DeepEqual(tt.got, want) {
+			t.Errorf("%s = %+v, want %+v", tt.name, tt.got, want)
+		}
+	}
+	if want := map[string]string{"org.example.a": "1", "org.example.b": "x=y", "org.example.empty": ""}; !reflect.DeepEqual(hc.Annotations, want) {
+		t.Errorf("Annotations = %v, want %v", hc.Annotations, want)
+	}
+	if hc.OomScoreAdj != -500 || hc.Runtime != "io.containerd.runc.v2" || hc.Isolation != "default" || hc.UsernsMode != "host" || hc.VolumeDriver != "local" {
+		t.Errorf("HostConfig = %+v", hc)
+	}
+	if got := p.Network.Networks[0].Aliases; !reflect.DeepEqual(got, []string{"a1", "old"}) {
+		t.Errorf("--network-alias a1 --net-alias old: aliases %v", got)
+	}
+}
+
+func TestMoreFlagsAccept(t *testing.T) {
+	none := int64(-1)
+	m := func(mf moreFlags) createFlags { return createFlags{moreFlags: mf} }
+	for _, tt := range []struct {
+		name string
+		f    createFlags
+		ok   func(*containers.Plan) bool
+	}{
+		{"--cpu-quota -1", m(moreFlags{CPUQuota: -1}), func(p *containers.Plan) bool { return p.HostConfig.CPUQuota == -1 }},
+		{"--cpu-quota alone", m(moreFlags{CPUQuota: 1000}), func(p *containers.Plan) bool { return p.HostConfig.CPUQuota == 1000 }},
+		{"--cpu-rt-runtime alone", m(moreFlags{CPURtRuntime: 950000}), func(p *containers.Plan) bool { return p.HostConfig.CPURealtimeRuntime == 950000 }},
+		{"--memory-swappiness -1 is the host's", m(moreFlags{MemorySwappiness: &none}), func(p *containers.Plan) bool { return p.HostConfig.MemorySwappiness == nil }},
+		{"--oom-score-adj extremes", m(moreFlags{OomScoreAdj: 1000}), func(p *containers.Plan) bool { return p.HostConfig.OomScoreAdj == 1000 }},
+		{"--runtime a containerd shim", m(moreFlags{Runtime: "io.containerd.runsc.v1"}), func(p *containers.Plan) bool { return p.HostConfig.Runtime == "io.containerd.runsc.v1" }},
+		{"--runtime containerd's runc", m(moreFlags{Runtime: "io.containerd.runc.v2"}), func(p *containers.Plan) bool { return p.HostConfig.Runtime == "io.containerd.runc.v2" }},
+		{"no --runtime: the default", m(moreFlags{}), func(p *containers.Plan) bool { return p.HostConfig.Runtime == "" }},
+		{"--disable-content-trust=1", m(moreFlags{DisableContentTrust: "1"}), func(*containers.Plan) bool { return true }},
+		{"--net-alias alone", createFlags{Network: "backend", moreFlags: moreFlags{NetAlias: []string{"db"}}}, func(p *containers.Plan) bool {
+			return reflect.DeepEqual(p.Network.Networks[0].Aliases, []string{"db"})
+		}},
+	} {
+		p, err := resourcePlan(t, tt.f)
+		if err != nil || !tt.ok(p) {
+			t.Errorf("%s: parsePlan = %+v, %v", tt.name, p, err)
+		}
+	}
+}
+
+func TestMoreFlagsRefuse(t *testing.T) {
+	dev := blockDev(t)
+	big, neg := int64(101), int64(-2)
+	m := func(mf moreFlags) createFlags { return createFlags{moreFlags: mf} }
+	for _, tt := range []struct {
+		name string
+		f    createFlags
+		want string
+	}{
+		{"--cpus and --cpu-period", createFlags{CPUs: "1", moreFlags: moreFlags{CPUPeriod: 100000}}, "conflicting options: --cpus and --cpu-period/--cpu-quota"},
+		{"--cpus and --cpu-quota", createFlags{CPUs: "1", moreFlags: moreFlags{CPUQuota: 50000}}, "conflicting options: --cpus and --cpu-period/--cpu-quota"},
+		{"--cpu-period low", m(moreFlags{CPUPeriod: 999}), "bad --cpu-period 999: the range is 1000 to 1000000"},
+		{"--cpu-period high", m(moreFlags{CPUPeriod: 1000001}), "bad --cpu-period 1000001"},
+		{"--cpu-quota low", m(moreFlags{CPUQuota: 999}), "bad --cpu-quota 999: the smallest is 1000"},
+		{"--cpu-quota -2", m(moreFlags{CPUQuota: -2}), "bad --cpu-quota -2"},
+		{"--cpu-rt-period negative", m(moreFlags{CPURtPeriod: -1}), "bad --cpu-rt-period -1"},
+		{"--cpu-rt-runtime negative", m(moreFlags{CPURtRuntime: -1}), "bad --cpu-rt-runtime -1"},
+		{"--cpu-rt-runtime above period", m(moreFlags{CPURtPeriod: 1000, CPURtRuntime: 2000}), "bad --cpu-rt-runtime 2000: it cannot be more than the realtime period (1000 microseconds)"},
+		{"--cpu-rt-runtime above default period", m(moreFlags{CPURtRuntime: 1000001}), "(1000000 microseconds)"},
+		{"--memory-swappiness 101", m(moreFlags{MemorySwappiness: &big}), "bad --memory-swappiness 101: the range is 0 to 100"},
+		{"--memory-swappiness -2", m(moreFlags{MemorySwappiness: &neg}), "bad --memory-swappiness -2"},
+		{"--oom-score-adj low", m(moreFlags{OomScoreAdj: -1001}), "bad --oom-score-adj -1001: the range is -1000 to 1000"},
+		{"--oom-score-adj high", m(moreFlags{OomScoreAdj: 1001}), "bad --oom-score-adj 1001"},
+		{"--blkio-weight-device no weight", m(moreFlags{BlkioWeightDevice: []string{dev}}), "want DEV:WEIGHT"},
+		{"--blkio-weight-device not /dev", m(moreFlags{BlkioWeightDevice: []string{"sda:100"}}), "want DEV:WEIGHT"},
+		{"--blkio-weight-device weight", m(moreFlags{BlkioWeightDevice: []string{dev + ":5"}}), "the weight's range is 10 to 1000"},
+		{"--blkio-weight-device char device", m(moreFlags{BlkioWeightDevice: []string{"/dev/null:100"}}), "/dev/null is not a block device"},
+		{"--device-read-bps missing", m(moreFlags{DeviceReadBps: []string{"/dev/lepton-none:1mb"}}), `bad --device-read-bps "/dev/lepton-none:1mb": stat /dev/lepton-none`},
+		{"--device-read-bps char device", m(moreFlags{DeviceReadBps: []string{"/dev/null:1mb"}}), `bad --device-read-bps "/dev/null:1mb": /dev/null is not a block device`},
+		{"--device-write-bps rate", m(moreFlags{DeviceWriteBps: []string{dev + ":fast"}}), "want a rate in bytes a second"},
+		{"--device-write-bps negative", m(moreFlags{DeviceWriteBps: []string{dev + ":-1"}}), "want a rate in bytes a second"},
+		{"--device-read-iops unit", m(moreFlags{DeviceReadIOps: []string{dev + ":1k"}}), "want a whole number of operations a second"},
+		{"--device-write-iops format", m(moreFlags{DeviceWriteIOps: []string{"100"}}), "want DEV:RATE, such as /dev/sda:100"},
+		{"--device-write-iops char device", m(moreFlags{DeviceWriteIOps: []string{"/dev/zero:100"}}), "/dev/zero is not a block device"},
+		{"--annotation empty key", m(moreFlags{Annotations: []string{"=x"}}), `bad --annotation "=x": the key is empty`},
+		{"--runtime name", m(moreFlags{Runtime: "crun"}), `bad --runtime "crun": lepton runs containers with containerd shims`},
+		{"--runtime path", m(moreFlags{Runtime: "/usr/bin/runc"}), `bad --runtime "/usr/bin/runc"`},
+		{"--runtime no version", m(moreFlags{Runtime: "io.containerd.runsc"}), `bad --runtime "io.containerd.runsc"`},
+		{"--isolation", m(moreFlags{Isolation: "hyperv"}), `bad --isolation "hyperv": process and hyperv isolation are Windows-only`},
+		{"--userns", m(moreFlags{Userns: "remap"}), `bad --userns "remap": lepton does no user namespace remapping`},
+		{"--volume-driver", m(moreFlags{VolumeDriver: "nfs"}), `bad --volume-driver "nfs": lepton has only local volumes`},
+		{"--disable-content-trust=false", m(moreFlags{DisableContentTrust: "false"}), "--disable-content-trust=false: lepton does not support content trust (Notary)"},
+		{"--disable-content-trust=maybe", m(moreFlags{DisableContentTrust: "maybe"}), `bad --disable-content-trust "maybe"`},
+		{"--net-alias on the default network", m(moreFlags{NetAlias: []string{"db"}}), "--ip and --network-alias work on user-defined networks only"},
+		{"--gpus", m(moreFlags{GPUs: "all"}), "--gpus is not supported: lepton has no GPU support (it needs NVIDIA's container toolkit hooks)"},
+		{"--ip6", m(moreFlags{IP6: "fd00::2"}), "--ip6 is not supported: lepton's networks are IPv4"},
+		{"--link-local-ip", m(moreFlags{LinkLocalIP: []string{"169.254.1.1"}}), "--link-local-ip is not supported"},
+		{"--kernel-memory", m(moreFlags{KernelMemory: "64m"}), "--kernel-memory is not supported: kernel memory limits are gone from cgroup v2"},
+		{"--storage-opt", m(moreFlags{StorageOpt: []string{"size=10G"}}), "--storage-opt is not supported: the overlayfs snapshotter has no per-container size"},
+		{"--use-api-socket", m(moreFlags{UseAPISocket: true}), "--use-api-socket is not supported: lepton has no daemon"},
+	} {
+		_, err := resourcePlan(t, tt.f)
+		var ue *cli.UsageError
+		if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: parsePlan = %v, want a usage error holding %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -99,6 +99,17 @@ type HostConfig struct {
 	UTSMode     string   // "" or host
 	VolumesFrom []string `json:",omitempty"` // NAME[:ro|:rw]
 	ShmSize     int64    // bytes of /dev/shm's tmpfs; 0 is docker's 64m
+	// The OOM score of the container's processes, -1000 to 1000, and its
+	// OCI spec's annotations.
+	OomScoreAdj int
+	Annotations map[string]string `json:",omitempty"`
+	// Runtime is the containerd runtime ("": io.containerd.runc.v2). The
+	// rest record what lepton only accepts: isolation default, user
+	// namespace host, volume driver local.
+	Runtime      string
+	Isolation    string
+	UsernsMode   string
+	VolumeDriver string
 	Resources
 }
 
