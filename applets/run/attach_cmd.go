@@ -51,6 +51,7 @@ func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	dir := cs.Dir(info.ID)
 	from := containers.LogSize(dir)
+	interrupted := ctx.Done()
 	ctx = context.WithoutCancel(ctx)
 	statusC, err := task.Wait(ctx)
 	if err != nil {
@@ -64,7 +65,7 @@ func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
 		if err != nil {
 			return err
 		}
-		code, _, err := sess.wait(ctx, cs, ctr, task, statusC, sigProxy && !cfg.Tty, false)
+		code, _, err := sess.wait(ctx, interrupted, cs, ctr, task, statusC, sigProxy && !cfg.Tty, false)
 		if err != nil {
 			return err
 		}

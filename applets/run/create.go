@@ -65,6 +65,7 @@ type createFlags struct {
 	TTY         bool     `short:"t" long:"tty" description:"Allocate a terminal"`
 	Quiet       bool     `short:"q" long:"quiet" description:"Pull the image without printing progress"`
 	resourceFlags
+	moreFlags
 	logFlags
 	nsFlags
 	healthFlags
@@ -190,6 +191,9 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 			f.Network = f.Net
 		}
 	}
+	if len(f.NetAlias) > 0 { // --net-alias is --network-alias's old name
+		f.Alias, f.NetAlias = append(f.Alias, f.NetAlias...), nil
+	}
 	portBindings, err := parseNetwork(p, f)
 	if err != nil {
 		return nil, err
@@ -255,7 +259,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 	default:
 		p.Entrypoint = []string{*f.Entrypoint}
 	}
-	for _, plan := range []func(*containers.Plan) error{f.resourceFlags.plan, f.logFlags.plan, f.nsFlags.plan, f.healthFlags.plan} {
+	for _, plan := range []func(*containers.Plan) error{f.resourceFlags.plan, f.moreFlags.plan, f.logFlags.plan, f.nsFlags.plan, f.healthFlags.plan} {
 		if err := plan(p); err != nil {
 			return nil, err
 		}

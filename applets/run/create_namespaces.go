@@ -65,6 +65,16 @@ func (f *nsFlags) plan(p *containers.Plan) error {
 		shm = n
 	}
 	hc.PidMode, hc.IpcMode, hc.UTSMode, hc.VolumesFrom, hc.ShmSize = f.Pid, f.IPC, f.UTS, f.VolumesFrom, shm
+	if hc.RestartPolicy.Restarts() {
+		// containerd's restart monitor starts the task again with the spec
+		// as it is, so it would join a namespace path that died with the
+		// other container's task (or a reused PID's).
+		for flag, mode := range map[string]string{"--pid": hc.PidMode, "--ipc": hc.IpcMode, "--network": hc.NetworkMode} {
+			if strings.HasPrefix(mode, "container:") {
+				return cli.Usagef("conflicting options: --restart %s and %s %s (restarts happen without lepton, which could not join that container's namespace again): drop --restart, or restart this container with lepton start", hc.RestartPolicy.Name, flag, mode)
+			}
+		}
+	}
 	return nil
 }
 

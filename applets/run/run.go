@@ -109,6 +109,7 @@ func (r *runCmd) run(ctx context.Context, a *app, rest []string) error {
 // leave the container running with its terminal whole. A detached
 // run --rm leaves the removal at exit to the monitor.
 func (a *app) runSession(ctx context.Context, cs *containers.Containers, ctr containerd.Container, cfg *containers.Config, detachKeys string, sigProxy bool) error {
+	interrupted := ctx.Done()
 	ctx = context.WithoutCancel(ctx)
 	var sess *session
 	task, statusC, err := cs.Start(ctx, ctr, containers.BeforeStart(func(containerd.Task) error {
@@ -124,12 +125,9 @@ func (a *app) runSession(ctx context.Context, cs *containers.Containers, ctr con
 	}
 	defer sess.close()
 	sess.followSize(ctx, task)
-	code, detached, err := sess.wait(ctx, cs, ctr, task, statusC, sigProxy, true)
+	code, detached, err := sess.wait(ctx, interrupted, cs, ctr, task, statusC, sigProxy, true)
 	if detached {
-		if cfg.HostConfig.AutoRemove {
-			sess.ownExit()
-		}
-		return nil
+		return nil // a --rm container's monitor removes it at its exit
 	}
 	sess.close()
 	if err != nil {
@@ -187,10 +185,17 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
 		at.started(ctx, task)
-		hctx, stopChecks := context.WithCancel(ctx)
+		hctx, cancel := context.WithCancel(ctx)
+		checked := make(chan struct{})
+		go func() {
+			defer close(checked)
+			containers.RunHealthchecks(hctx, ctr, dir, cfg.Healthcheck)
+		}()
+		// Checks end before --rm removes the container: a late one would
+		// write its state into a directory already gone.
+		stopChecks := func() { cancel(); <-checked }
 		defer stopChecks()
-		go containers.RunHealthchecks(hctx, ctr, dir, cfg.Healthcheck)
-		return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, nil)
+		return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, nil, stopChecks)
 	}
 	task, statusC, err := cs.Start(ctx, ctr)
 	if err != nil {
@@ -198,14 +203,14 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 	}
 	return a.waitAttached(ctx, cs, ctr, cfg, task, statusC, sigs, func(done <-chan struct{}) error {
 		return followLog(ctx, dir, from, a.env.Stdout, a.env.Stderr, done, 5*time.Second)
-	})
+	}, nil)
 }
 
 // waitAttached forwards signals to the task until it exits, then records
 // the exit, deletes the task (which ends its output), lets show print the
 // rest, and removes the container under --rm.
 func (a *app) waitAttached(ctx context.Context, cs *containers.Containers, ctr containerd.Container, cfg *containers.Config,
-	task containerd.Task, statusC <-chan containerd.ExitStatus, sigs chan os.Signal, show func(done <-chan struct{}) error) error {
+	task containerd.Task, statusC <-chan containerd.ExitStatus, sigs chan os.Signal, show func(done <-chan struct{}) error, beforeEnd func()) error {
 	done := make(chan struct{})
 	var status containerd.ExitStatus
 	go func() {
@@ -227,6 +232,9 @@ func (a *app) waitAttached(ctx context.Context, cs *containers.Containers, ctr c
 		<-done
 	} else if err := show(done); err != nil {
 		fmt.Fprintf(a.env.Stderr, "%s: reading the container's output: %v\n", a.env.Name, err)
+	}
+	if beforeEnd != nil {
+		beforeEnd()
 	}
 	code, _, err := status.Result()
 	if err != nil {

@@ -4,6 +4,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -31,6 +32,7 @@ const defaultDetachKeys = "ctrl-p,ctrl-q"
 type session struct {
 	conn     net.Conn
 	con      console.Console // our terminal in raw mode, for -it
+	size     console.Console // our terminal, whose size the container's follows
 	detached chan struct{}   // closed when the detach keys were typed
 	outDone  chan struct{}   // closed when the monitor ended the output
 	once     sync.Once
@@ -47,7 +49,23 @@ func (a *app) openSession(cs *containers.Containers, id string, input bool, deta
 	if err != nil {
 		return nil, errdefs.ErrUnavailable.WithMessage("cannot attach: the container's monitor does not answer (" + err.Error() + ")")
 	}
+	// The monitor says when output reaches us: start -a and run -t start
+	// the process only then, so its first line is not lost.
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if kind, _, err := containers.ReadFrame(conn); err != nil || kind != containers.FrameReady {
+		conn.Close()
+		return nil, errdefs.ErrUnavailable.WithMessage(fmt.Sprintf("cannot attach: the container's monitor did not answer (%v)", err))
+	}
+	conn.SetReadDeadline(time.Time{})
 	s := &session{conn: conn, detached: make(chan struct{}), outDone: make(chan struct{})}
+	// Our terminal's size is the container's, with or without input.
+	for _, f := range []any{a.env.Stdin, a.env.Stdout} {
+		if f, ok := f.(*os.File); ok && s.size == nil {
+			if con, err := console.ConsoleFromFile(f); err == nil {
+				s.size = con
+			}
+		}
+	}
 	if input {
 		if f, ok := a.env.Stdin.(*os.File); ok {
 			if con, err := console.ConsoleFromFile(f); err == nil {
@@ -55,7 +73,7 @@ func (a *app) openSession(cs *containers.Containers, id string, input bool, deta
 					conn.Close()
 					return nil, err
 				}
-				s.con = con
+				s.con, s.size = con, con
 			}
 		}
 		go s.sendInput(a.env.Stdin, keys)
@@ -98,15 +116,9 @@ func (s *session) send(p []byte) error {
 	return err
 }
 
-// ownExit hands the container's removal at exit to its monitor (a
-// detaching run --rm).
-func (s *session) ownExit() {
-	s.conn.Write(containers.AppendFrame(nil, containers.FrameOwnExit, nil))
-}
-
 // followSize keeps the container's terminal the size of ours.
 func (s *session) followSize(ctx context.Context, p containerd.Process) {
-	followSize(ctx, s.con, p)
+	followSize(ctx, s.size, p)
 }
 
 // drain waits a little for the output still on its way after an exit.
@@ -127,23 +139,43 @@ func (s *session) close() {
 	})
 }
 
-// wait is an attached session's end: the task's exit (its code), a detach
-// (nil), or ctx's end. Signals lepton gets go to the task when sigProxy.
+// wait is an attached session's end: the task's exit (its code), or a
+// detach (the keys, or when signals are not passed on, an interrupt of
+// lepton: stop's end). Signals lepton gets go to the task when sigProxy.
 // The owner of the exit (run, start -a) records it and deletes the task,
 // which ends the output; attach only waits for the rest to arrive.
-func (s *session) wait(ctx context.Context, cs *containers.Containers, ctr containerd.Container, task containerd.Task, statusC <-chan containerd.ExitStatus, sigProxy, owner bool) (code int, detached bool, err error) {
+func (s *session) wait(ctx context.Context, stop <-chan struct{}, cs *containers.Containers, ctr containerd.Container, task containerd.Task, statusC <-chan containerd.ExitStatus, sigProxy, owner bool) (code int, detached bool, err error) {
 	sigs := make(chan os.Signal, 4)
 	if sigProxy {
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 		defer signal.Stop(sigs)
+		stop = nil
 	}
+	outDone := s.outDone
 	for {
 		select {
 		case sig := <-sigs:
 			task.Kill(ctx, sig.(syscall.Signal))
 		case <-s.detached:
 			return 0, true, nil
+		case <-stop:
+			return 0, true, nil
+		case <-outDone:
+			// The monitor ended our attachment: the task's end, or we
+			// could not keep up (or it died). Give the exit a moment.
+			select {
+			case st := <-statusC:
+				statusC = oneStatus(st)
+				outDone = nil
+				continue
+			case <-time.After(2 * time.Second):
+			}
+			return 0, false, errdefs.ErrUnavailable.WithMessage("the container's monitor ended this attachment (output too slow to read?); the container goes on: attach again")
 		case st := <-statusC:
+			if st.Error() != nil {
+				// containerd went away: that is no exit of the task.
+				return 0, false, fmt.Errorf("lost containerd while waiting for the container: %w", st.Error())
+			}
 			if owner {
 				cs.Exited(ctx, ctr, task, st)
 				s.drain(2 * time.Second)
@@ -154,6 +186,13 @@ func (s *session) wait(ctx context.Context, cs *containers.Containers, ctr conta
 			return int(c), false, err
 		}
 	}
+}
+
+// oneStatus is a channel that delivers st.
+func oneStatus(st containerd.ExitStatus) <-chan containerd.ExitStatus {
+	c := make(chan containerd.ExitStatus, 1)
+	c <- st
+	return c
 }
 
 // parseDetachKeys reads docker's --detach-keys: keys joined by commas, each
@@ -212,13 +251,13 @@ type detachReader struct {
 
 func (d *detachReader) Read(p []byte) (int, error) {
 	for {
-		if d.done {
-			select {} // the session ends; the input is not closed
-		}
 		if len(d.held) > 0 {
 			n := copy(p, d.held)
 			d.held = d.held[n:]
 			return n, nil
+		}
+		if d.done {
+			select {} // the session ends; the input is not closed
 		}
 		buf := make([]byte, len(p))
 		n, err := d.r.Read(buf)

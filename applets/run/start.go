@@ -72,6 +72,7 @@ func (s *startCmd) attached(ctx context.Context, a *app, ref string) error {
 	if err != nil {
 		return err
 	}
+	interrupted := ctx.Done()
 	ctx = context.WithoutCancel(ctx)
 	var sess *session
 	task, statusC, err := cs.Start(ctx, ctr, containers.BeforeStart(func(containerd.Task) error {
@@ -87,7 +88,7 @@ func (s *startCmd) attached(ctx context.Context, a *app, ref string) error {
 	}
 	defer sess.close()
 	sess.followSize(ctx, task)
-	code, detached, err := sess.wait(ctx, cs, ctr, task, statusC, !cfg.Tty, true)
+	code, detached, err := sess.wait(ctx, interrupted, cs, ctr, task, statusC, !cfg.Tty, true)
 	if err != nil || detached {
 		return err
 	}

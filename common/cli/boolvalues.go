@@ -51,6 +51,10 @@ func BoolValues(p *flags.Parser, args []string) []string {
 				out = append(out, long+"="+strings.TrimPrefix(arg[2:], "="))
 			} else {
 				out = append(out, long)
+				if i+1 < len(args) {
+					i++
+					out = append(out, args[i])
+				}
 			}
 		case strings.HasPrefix(arg, "-") && len(arg) > 1:
 			// -d=false: one short boolean and a value.

@@ -3,6 +3,7 @@
 package containers
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,6 +47,9 @@ type Plan struct {
 	HealthFromFlags bool
 	// extraHosts is ExtraHosts with host-gateway resolved.
 	extraHosts []string
+	// anonymous are the anonymous volumes Create made, which a failed
+	// Create removes again.
+	anonymous []string
 }
 
 // Mount is one -v, --mount or --tmpfs.
@@ -184,6 +188,10 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 		if err != nil {
 			c.SnapshotService(defaults.DefaultSnapshotter).Remove(cleanCtx, id)
 			os.RemoveAll(dir)
+			users := volumes.ContainerUsers(c)
+			for _, v := range p.anonymous {
+				d.vols.Remove(cleanCtx, v, users) // unused, as no container was made
+			}
 			d.names.Release(cleanCtx, cfg.Name, id)
 		} else if !o.forStart {
 			d.names.Done(cleanCtx, cfg.Name, id)
@@ -192,7 +200,7 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := d.writeMonitorConfig(dir, HasHealthcheck(cfg.Healthcheck)); err != nil {
+	if err := d.writeMonitorConfig(dir, cfg); err != nil {
 		return nil, err
 	}
 	if err := WriteLogConfig(dir, cfg.HostConfig.LogConfig); err != nil {
@@ -283,7 +291,7 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 		result, err = c.NewContainer(ctx, id,
 			containerd.WithImage(img),
 			containerd.WithNewSnapshot(id, img),
-			containerd.WithRuntime("io.containerd.runc.v2", nil),
+			containerd.WithRuntime(cmp.Or(cfg.HostConfig.Runtime, "io.containerd.runc.v2"), nil),
 			containerd.WithNewSpec(append(append(sopts, oci.WithMounts(mounts)), extraSpec...)...),
 			containerd.WithContainerLabels(labels),
 			withConfig(cfg),
@@ -361,6 +369,7 @@ func withVolumes(ctx context.Context, vs *volumes.Volumes, p *Plan, fn func(map[
 				return err
 			}
 			m.Source = v.Name
+			p.anonymous = append(p.anonymous, v.Name)
 		} else if _, err := vs.Create(ctx, volumes.CreateOptions{Name: m.Source}); err != nil && !errdefs.IsAlreadyExists(err) {
 			return err
 		}

@@ -39,11 +39,12 @@ const (
 
 // Docker's defaults for the parts of a HEALTHCHECK left out.
 const (
-	defaultHealthInterval = 30 * time.Second
-	defaultHealthTimeout  = 30 * time.Second
-	defaultHealthRetries  = 3
-	maxHealthLog          = 5
-	maxHealthOutput       = 4096
+	defaultHealthInterval      = 30 * time.Second
+	defaultHealthTimeout       = 30 * time.Second
+	defaultHealthRetries       = 3
+	defaultHealthStartInterval = 5 * time.Second
+	maxHealthLog               = 5
+	maxHealthOutput            = 4096
 )
 
 // Health is a container's State.Health, as docker's inspect shows it.
@@ -86,6 +87,8 @@ func writeHealth(dir string, h *Health) error {
 	if err != nil {
 		return err
 	}
+	// Into the directory as it is: a container removed meanwhile must not
+	// get it back.
 	return store.WriteFile(filepath.Join(dir, healthFile), b, 0o600)
 }
 
@@ -110,12 +113,16 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 	started := time.Now()
 	h := &Health{Status: HealthStarting, Log: []HealthResult{}}
 	writeHealth(dir, h)
+	startInterval := hc.StartInterval
+	if startInterval <= 0 {
+		startInterval = defaultHealthStartInterval
+	}
 	for {
-		// During the start period docker probes every StartInterval
-		// (5s by default) when one is given; otherwise every Interval.
+		// While starting, in the start period, docker probes every
+		// StartInterval; otherwise every Interval.
 		wait := interval
-		if inStart := time.Since(started) < hc.StartPeriod; inStart && hc.StartInterval > 0 {
-			wait = hc.StartInterval
+		if h.Status == HealthStarting && time.Since(started) < hc.StartPeriod {
+			wait = min(startInterval, interval)
 		}
 		select {
 		case <-ctx.Done():
@@ -126,8 +133,12 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 		if err != nil {
 			return
 		}
-		if st, err := task.Status(ctx); err != nil || st.Status != containerd.Running {
+		st, err := task.Status(ctx)
+		if err != nil || st.Status == containerd.Stopped {
 			return
+		}
+		if st.Status != containerd.Running {
+			continue // paused: no check until it runs again, as in docker
 		}
 		r := probe(ctx, ctr, task, hc.Test, timeout)
 		if ctx.Err() != nil {
@@ -140,7 +151,7 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 		switch {
 		case r.ExitCode == 0:
 			h.Status, h.FailingStreak = HealthHealthy, 0
-		case time.Since(started) < hc.StartPeriod && h.Status == HealthStarting:
+		case r.Start.Sub(started) < hc.StartPeriod && h.Status == HealthStarting:
 			// A failure while the container is starting does not count.
 		default:
 			h.FailingStreak++
@@ -184,7 +195,9 @@ func probe(ctx context.Context, ctr containerd.Container, task containerd.Task, 
 	if err != nil {
 		return done(-1, StartError(err).Error())
 	}
-	defer p.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill)
+	// Deleting waits for the output to drain (the shim gives it 10s): a
+	// check that left a child holding its stdout must not hold the next.
+	defer func() { go p.Delete(context.WithoutCancel(ctx), containerd.WithProcessKill) }()
 	statusC, err := p.Wait(ctx)
 	if err != nil {
 		return done(-1, err.Error())
@@ -194,7 +207,15 @@ func probe(ctx context.Context, ctr containerd.Container, task containerd.Task, 
 	}
 	select {
 	case st := <-statusC:
-		p.IO().Wait() // the output, all of it
+		// The output, all of it; but a check that leaves a child holding
+		// its stdout must not hang the monitor.
+		ioDone := make(chan struct{})
+		go func() { p.IO().Wait(); close(ioDone) }()
+		select {
+		case <-ioDone:
+		case <-time.After(time.Second):
+			p.IO().Cancel()
+		}
 		return done(int(st.ExitCode()), out.String())
 	case <-time.After(timeout):
 		p.Kill(context.WithoutCancel(ctx), syscall.SIGKILL)

@@ -10,10 +10,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
+	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/store"
 )
@@ -23,13 +27,13 @@ import (
 // "__log" command). lepton has no daemon, so the monitor does a daemon's
 // per-container work:
 //   - it writes the log (WriteLog);
-//   - it serves <Dir>/attach.sock, so attach, start -a and run -it see the
+//   - it serves <Dir>/attach.sock, so attach, start -a and run -t see the
 //     output live and can type into a terminal's input;
 //   - it holds the container's input FIFO open (<Dir>/stdin, for -it), so
 //     the shell inside keeps its terminal after every attached lepton
 //     detached;
 //   - it runs the healthchecks (RunHealthchecks);
-//   - after a detach from a run --rm, it removes the container at its exit.
+//   - for a --rm container, it has the container removed at its exit.
 const (
 	attachSock  = "attach.sock"
 	stdinFIFO   = "stdin"
@@ -37,25 +41,33 @@ const (
 )
 
 // Frames on the attach socket: a byte naming the stream, a big-endian
-// uint32 length, the bytes. The monitor sends FrameStdout and FrameStderr;
-// a client sends FrameStdin and FrameOwnExit.
+// uint32 length, the bytes. The monitor sends FrameReady once a client is
+// registered (output from then on reaches it), then FrameStdout and
+// FrameStderr; a client sends FrameStdin.
 const (
-	FrameStdin   = 0
-	FrameStdout  = 1
-	FrameStderr  = 2
-	FrameOwnExit = 3 // the client leaves: remove the container at its exit (run --rm)
+	FrameStdin  = 0
+	FrameStdout = 1
+	FrameStderr = 2
+	FrameReady  = 3
 )
 
 // monitorConfig is <Dir>/monitor.json, written by Create.
 type monitorConfig struct {
-	Address   string // containerd's socket
-	Namespace string
-	DataRoot  string
-	Health    bool // the container has healthchecks to run
+	Address    string // containerd's socket
+	Namespace  string
+	DataRoot   string
+	Self       string // the lepton binary, to run "container rm" with
+	Health     bool   // the container has healthchecks to run
+	AutoRemove bool   // run --rm: removed at its exit
 }
 
-func (d *Containers) writeMonitorConfig(dir string, health bool) error {
-	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot, Health: health})
+func (d *Containers) writeMonitorConfig(dir string, cfg *Config) error {
+	self, err := d.loggerPath()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot, Self: self,
+		Health: HasHealthcheck(cfg.Healthcheck), AutoRemove: cfg.HostConfig.AutoRemove})
 	if err != nil {
 		return err
 	}
@@ -65,11 +77,15 @@ func (d *Containers) writeMonitorConfig(dir string, health bool) error {
 // Monitor is the monitor of the container whose directory is dir and ID
 // id: the shim hands it the container's output on stdout and stderr, and
 // ready to close once it can take it. It returns when the output ends,
-// which is when the task is deleted.
+// which is when the task is deleted (with a terminal: when it exits).
 func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
 	m := &monitor{dir: dir, id: id, clients: map[*attachClient]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var cfg monitorConfig
+	if b, err := os.ReadFile(filepath.Join(dir, monitorFile)); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Address != "" {
+		m.cfg = &cfg
+	}
 	if in, err := os.OpenFile(filepath.Join(dir, stdinFIFO), os.O_RDWR, 0); err == nil {
 		// Read-write: opening never waits, and the FIFO never sees its
 		// last writer go, so the container's input stays open.
@@ -77,32 +93,31 @@ func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
 		defer in.Close()
 	}
 	if ln, err := listenUnix(dir, attachSock); err == nil {
+		defer os.Remove(filepath.Join(dir, attachSock))
 		defer ln.Close()
 		go m.serve(ln)
 	}
-	var cfg monitorConfig
-	if b, err := os.ReadFile(filepath.Join(dir, monitorFile)); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Address != "" {
-		m.cfg = &cfg
-		if cfg.Health {
-			go m.health(ctx)
-		}
+	if m.cfg != nil && m.cfg.Health {
+		go m.health(ctx)
+	}
+	if m.cfg != nil && m.cfg.AutoRemove {
+		go m.removeAtExit(ctx)
 	}
 	err := WriteLog(dir, &teeReader{r: stdout, m: m, stream: FrameStdout}, &teeReader{r: stderr, m: m, stream: FrameStderr}, ready)
 	m.closeClients()
-	// With a terminal the output ends at the exit, before the task is
-	// deleted: the removal this monitor owns is still to be done.
-	m.work.Wait()
+	// With a terminal the output ends at the exit, before the removal
+	// this monitor started is done: let it be handed on.
+	m.removing.Wait()
 	return err
 }
 
 type monitor struct {
-	dir, id string
-	cfg     *monitorConfig
-	stdin   *os.File
-	mu      sync.Mutex
-	clients map[*attachClient]bool
-	removed sync.Once
-	work    sync.WaitGroup // an owned exit, which may outlast the output
+	dir, id  string
+	cfg      *monitorConfig
+	stdin    *os.File
+	mu       sync.Mutex
+	clients  map[*attachClient]bool
+	removing sync.WaitGroup
 }
 
 type attachClient struct {
@@ -139,42 +154,58 @@ func (m *monitor) health(ctx context.Context) {
 	RunHealthchecks(ctx, ctr, m.dir, ConfigOf(info).Healthcheck)
 }
 
-// ownExit removes the container once its task exits: the run --rm that
-// started it detached and left that to the monitor.
-func (m *monitor) ownExit() {
-	m.removed.Do(func() {
-		m.work.Add(1)
-		go func() {
-			defer m.work.Done()
-			if m.cfg == nil {
-				return
-			}
-			ctx := context.Background()
-			c, ctr, err := m.container(ctx)
-			if err != nil {
-				return
-			}
+// removeAtExit has a --rm container removed once its task has stopped, as
+// docker's daemon does, whoever started it and whether or not anyone is
+// attached. The removal runs as a "lepton container rm" process of its
+// own: removing deletes the task, and the shim then ends this monitor.
+func (m *monitor) removeAtExit(ctx context.Context) {
+	m.removing.Add(1)
+	defer m.removing.Done()
+	if err := m.waitStopped(ctx); err != nil {
+		return
+	}
+	cmd := exec.Command(m.cfg.Self, "lepton-container", "--address", m.cfg.Address, "--namespace", m.cfg.Namespace,
+		"--data-root", m.cfg.DataRoot, "rm", "-f", "-v", m.id)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if cmd.Start() == nil {
+		cmd.Process.Release()
+	}
+}
+
+// waitStopped returns once the task has stopped. A wait that fails
+// (containerd restarting) is not an exit: it waits again, for a while.
+func (m *monitor) waitStopped(ctx context.Context) error {
+	var lastErr error
+	for try := 0; try < 60; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
+		c, ctr, err := m.container(ctx)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		err = func() error {
 			defer c.Close()
-			t, err := ctr.Task(ctx, nil)
+			task, err := ctr.Task(ctx, nil)
 			if err != nil {
-				return
+				return err
 			}
-			statusC, err := t.Wait(ctx)
+			statusC, err := task.Wait(ctx)
 			if err != nil {
-				return
+				return err
 			}
-			<-statusC
-			s, err := store.Open(ctx, m.cfg.DataRoot)
-			if err != nil {
-				return
+			if st := <-statusC; st.Error() != nil {
+				return st.Error()
 			}
-			d, err := Open(c, s, WithNamespace(m.cfg.Namespace), WithDataRoot(m.cfg.DataRoot))
-			if err != nil {
-				return
-			}
-			d.Remove(ctx, m.id, RemoveOptions{Kill: true, AnonVolumes: true})
+			return nil
 		}()
-	})
+		if err == nil || errdefs.IsNotFound(err) {
+			return nil
+		}
+		lastErr = err
+	}
+	return lastErr
 }
 
 func (m *monitor) serve(ln net.Listener) {
@@ -184,6 +215,9 @@ func (m *monitor) serve(ln net.Listener) {
 			return
 		}
 		cl := &attachClient{conn: conn, out: make(chan []byte, 1024)}
+		// Ready goes first, so the client knows output reaches it from
+		// here on (start -a attaches before the process starts).
+		cl.out <- AppendFrame(nil, FrameReady, nil)
 		m.mu.Lock()
 		m.clients[cl] = true
 		m.mu.Unlock()
@@ -193,6 +227,7 @@ func (m *monitor) serve(ln net.Listener) {
 					break
 				}
 			}
+			m.drop(cl)
 			conn.Close()
 		}()
 		go m.readClient(cl)
@@ -201,24 +236,32 @@ func (m *monitor) serve(ln net.Listener) {
 
 // readClient passes what a client types to the container's input.
 func (m *monitor) readClient(cl *attachClient) {
+	defer m.drop(cl)
 	for {
 		kind, data, err := ReadFrame(cl.conn)
 		if err != nil {
 			return
 		}
-		switch kind {
-		case FrameStdin:
-			if m.stdin != nil {
-				m.stdin.Write(data)
-			}
-		case FrameOwnExit:
-			m.ownExit()
+		if kind == FrameStdin && m.stdin != nil {
+			m.stdin.Write(data)
 		}
 	}
 }
 
+// drop forgets a client that left or cannot keep up; its connection
+// closes once what was queued for it is written.
+func (m *monitor) drop(cl *attachClient) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.clients[cl] {
+		delete(m.clients, cl)
+		close(cl.out)
+	}
+}
+
 // broadcast sends output to every client. One that cannot keep up is
-// dropped rather than let it stall the container's output and its log.
+// dropped (its session ends and says so) rather than let it stall the
+// container's output and its log.
 func (m *monitor) broadcast(stream byte, p []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -283,11 +326,17 @@ func ReadFrame(r io.Reader) (kind byte, data []byte, err error) {
 
 // listenUnix listens on dir/name. A container directory is too deep for
 // the 108 bytes a socket's path may have, so the path goes through a
-// descriptor of the directory: /proc/self/fd/N/name.
+// descriptor of the directory: /proc/self/fd/N/name. That path means
+// nothing once the descriptor is closed, so the caller removes the socket
+// by its real path.
 func listenUnix(dir, name string) (net.Listener, error) {
 	return withDirPath(dir, name, func(path string) (net.Listener, error) {
 		os.Remove(path)
-		return net.Listen("unix", path)
+		ln, err := net.Listen("unix", path)
+		if err == nil {
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		}
+		return ln, err
 	})
 }
 

@@ -100,6 +100,9 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 	if err := d.refreshNamespaces(ctx, ctr, cfg); err != nil {
 		return nil, nil, err
 	}
+	if err := rtBudget(ctx, ctr, cfg); err != nil {
+		return nil, nil, err
+	}
 	self, err := d.loggerPath()
 	if err != nil {
 		return nil, nil, err
@@ -219,4 +222,21 @@ func (d *Containers) leaveNetworks(ctx context.Context, id string, cfg *Config) 
 		return fmt.Errorf("leave networks of %s: %w", short(id), err)
 	}
 	return nil
+}
+
+// rtBudget gives the parents of a container with --cpu-rt-runtime, on
+// cgroup v1, the realtime budget it needs (see raiseRTBudget).
+func rtBudget(ctx context.Context, ctr containerd.Container, cfg *Config) error {
+	r := &cfg.HostConfig.Resources
+	if r.CPURealtimeRuntime <= 0 || unifiedCgroups() {
+		return nil
+	}
+	spec, err := ctr.Spec(ctx)
+	if err != nil {
+		return err
+	}
+	if spec.Linux == nil || !filepath.IsAbs(spec.Linux.CgroupsPath) {
+		return errdefs.ErrFailedPrecondition.WithMessage("--cpu-rt-runtime needs the container's cgroup path to be absolute")
+	}
+	return raiseRTBudget(filepath.Join(cgroupRoot, "cpu"), spec.Linux.CgroupsPath, r.CPURealtimeRuntime, r.CPURealtimePeriod)
 }

@@ -364,17 +364,22 @@ func (r *Record) Remove() error {
 // WriteFile replaces the file at path with data as the store writes its
 // records (a temp file beside it, fsync, rename, fsync of the directory),
 // so that no reader, and no crash, ever sees a part of it. For files kept
-// beside the store's records, such as a container's own.
+// beside the store's records, such as a container's own. The directory
+// must exist: one removed meanwhile is not made again.
 func WriteFile(path string, data []byte, mode os.FileMode) error {
-	return writeFileAtomic(filepath.Dir(path), filepath.Base(path), data, mode, 0o700)
+	return writeFileIn(filepath.Dir(path), filepath.Base(path), data, mode)
 }
 
 // writeFileAtomic replaces dir/name with data so that no reader, and no
 // crash, ever sees a partial file.
-func writeFileAtomic(dir, name string, data []byte, mode, dirMode os.FileMode) (err error) {
+func writeFileAtomic(dir, name string, data []byte, mode, dirMode os.FileMode) error {
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return err
 	}
+	return writeFileIn(dir, name, data, mode)
+}
+
+func writeFileIn(dir, name string, data []byte, mode os.FileMode) (err error) {
 	f, err := os.CreateTemp(dir, tmpPrefix)
 	if err != nil {
 		return err
