@@ -34,7 +34,7 @@ type moreFlags struct {
 	DeviceReadIOps      []string `long:"device-read-iops" value-name:"<DEV:N>" description:"Limit reads from a block device, operations a second (e.g. /dev/sda:100)"`
 	DeviceWriteIOps     []string `long:"device-write-iops" value-name:"<DEV:N>" description:"Limit writes to a block device, operations a second (e.g. /dev/sda:100)"`
 	Annotations         []string `long:"annotation" value-name:"<KEY=VALUE>" description:"Add an annotation to the container's OCI spec (for the runtime)"`
-	Runtime             string   `long:"runtime" value-name:"<NAME>" description:"containerd runtime: runc (the default) or a shim such as io.containerd.runsc.v1"`
+	Runtime             string   `long:"runtime" value-name:"<NAME>" description:"Containerd runtime: runc (the default) or a shim such as io.containerd.runsc.v1"`
 	NetAlias            []string `long:"net-alias" hidden:"true" value-name:"<NAME>" description:"Old name of --network-alias"`
 	Isolation           string   `long:"isolation" value-name:"<MODE>" description:"Isolation technology: default only (the others are Windows')"`
 	Userns              string   `long:"userns" value-name:"<MODE>" description:"User namespace: host only (lepton does no user namespace remapping)"`

@@ -101,6 +101,7 @@ func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
 		go m.health(ctx)
 	}
 	if m.cfg != nil && m.cfg.AutoRemove {
+		m.removing.Add(1)
 		go m.removeAtExit(ctx)
 	}
 	err := WriteLog(dir, &teeReader{r: stdout, m: m, stream: FrameStdout}, &teeReader{r: stderr, m: m, stream: FrameStderr}, ready)
@@ -159,12 +160,11 @@ func (m *monitor) health(ctx context.Context) {
 // attached. The removal runs as a "lepton container rm" process of its
 // own: removing deletes the task, and the shim then ends this monitor.
 func (m *monitor) removeAtExit(ctx context.Context) {
-	m.removing.Add(1)
 	defer m.removing.Done()
 	if err := m.waitStopped(ctx); err != nil {
 		return
 	}
-	cmd := exec.Command(m.cfg.Self, "lepton-container", "--address", m.cfg.Address, "--namespace", m.cfg.Namespace,
+	cmd := exec.Command(m.cfg.Self, "container", "--address", m.cfg.Address, "--namespace", m.cfg.Namespace,
 		"--data-root", m.cfg.DataRoot, "rm", "-f", "-v", m.id)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if cmd.Start() == nil {
@@ -172,15 +172,21 @@ func (m *monitor) removeAtExit(ctx context.Context) {
 	}
 }
 
-// waitStopped returns once the task has stopped. A wait that fails
-// (containerd restarting) is not an exit: it waits again, for a while.
+// waitStopped returns once the task has stopped. The shim starts the
+// monitor while it makes the task, so at first the task may not be there
+// yet; once seen, its absence means it was deleted. A wait that fails
+// (containerd restarting) is no exit: it waits again, for a while.
 func (m *monitor) waitStopped(ctx context.Context) error {
+	seen := false
 	var lastErr error
-	for try := 0; try < 60; try++ {
+	for try := 0; try < 600; try++ {
 		if try > 0 {
-			time.Sleep(time.Second)
+			time.Sleep(100 * time.Millisecond)
 		}
 		c, ctr, err := m.container(ctx)
+		if errdefs.IsNotFound(err) {
+			return err // the container is gone: nothing to remove
+		}
 		if err != nil {
 			lastErr = err
 			continue
@@ -191,17 +197,18 @@ func (m *monitor) waitStopped(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			seen = true
 			statusC, err := task.Wait(ctx)
 			if err != nil {
 				return err
 			}
-			if st := <-statusC; st.Error() != nil {
-				return st.Error()
-			}
-			return nil
+			return (<-statusC).Error()
 		}()
-		if err == nil || errdefs.IsNotFound(err) {
+		switch {
+		case err == nil, seen && errdefs.IsNotFound(err):
 			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
 		}
 		lastErr = err
 	}
