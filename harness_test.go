@@ -23,6 +23,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -161,6 +163,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 			<-exited
 		}
 		logf.Close()
+		killShims(sock)
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -254,6 +257,44 @@ func unmountUnder(dir string) {
 	}
 	for i := len(mnts) - 1; i >= 0; i-- {
 		unix.Unmount(mnts[i], unix.MNT_DETACH)
+	}
+}
+
+// killShims kills what outlived the harness's own containerd at socket
+// sock: shims still serving a task (one containerd's restart monitor made
+// as its container went, say) and their children (runc init, lepton's
+// monitor). They are this run's, found by the -address they were given.
+func killShims(sock string) {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var shims []int
+	for _, f := range procs {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(b), "containerd-shim") {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if i := slices.Index(args, "-address"); i >= 0 && i+1 < len(args) && args[i+1] == sock {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			shims = append(shims, pid)
+		}
+	}
+	for _, f := range procs {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(f), "stat"))
+		if err != nil {
+			continue
+		}
+		// stat: pid (comm) state ppid ...
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(fields[1]); slices.Contains(shims, ppid) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	for _, pid := range shims {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 

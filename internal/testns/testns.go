@@ -7,11 +7,15 @@ package testns
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/runtime/restart"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
@@ -23,18 +27,39 @@ import (
 func Remove(ctx context.Context, c *containerd.Client, ns string) error {
 	ctx = namespaces.WithNamespace(ctx, ns)
 	cs, _ := c.Containers(ctx)
+	// containerd's restart monitor would start a killed task again (and
+	// leave a created one behind when its container goes): take each
+	// container out of its hands first.
+	restarting := false
 	for _, ct := range cs {
-		if task, err := ct.Task(ctx, nil); err == nil {
-			task.Kill(ctx, syscall.SIGKILL)
-			if ch, err := task.Wait(ctx); err == nil {
-				select {
-				case <-ch:
-				case <-time.After(5 * time.Second):
-				}
-			}
-			task.Delete(ctx, containerd.WithProcessKill)
+		if labels, err := ct.Labels(ctx); err == nil && labels[restart.PolicyLabel] != "" {
+			restarting = true
+			ct.SetLabels(ctx, map[string]string{restart.PolicyLabel: "", restart.StatusLabel: "", restart.LogURILabel: ""})
 		}
-		ct.Delete(ctx, containerd.WithSnapshotCleanup)
+	}
+	if restarting {
+		// A round of the monitor (every second in the tests' containerd)
+		// may have read the labels already: let it pass.
+		time.Sleep(1500 * time.Millisecond)
+	}
+	for range 3 {
+		cs, _ = c.Containers(ctx)
+		if len(cs) == 0 {
+			break
+		}
+		for _, ct := range cs {
+			if task, err := ct.Task(ctx, nil); err == nil {
+				task.Kill(ctx, syscall.SIGKILL)
+				if ch, err := task.Wait(ctx); err == nil {
+					select {
+					case <-ch:
+					case <-time.After(5 * time.Second):
+					}
+				}
+				task.Delete(ctx, containerd.WithProcessKill)
+			}
+			ct.Delete(ctx, containerd.WithSnapshotCleanup)
+		}
 	}
 	is := c.ImageService()
 	if imgs, err := is.List(ctx); err == nil {
@@ -61,9 +86,32 @@ func Remove(ctx context.Context, c *containerd.Client, ns string) error {
 			return nil
 		})
 		if err = c.NamespaceService().Delete(ctx, ns); err == nil || errdefs.IsNotFound(err) {
+			removeCgroups(ns)
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("namespace %s left behind: %w", ns, err)
+}
+
+// removeCgroups removes the cgroups runc made for the namespace's
+// containers (/sys/fs/cgroup/[CONTROLLER/]NS/ID), which outlive them; each
+// is empty by now, and rmdir leaves alone any that is not.
+func removeCgroups(ns string) {
+	roots, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
+	if _, err := os.Stat("/sys/fs/cgroup/" + ns + "/cgroup.procs"); err == nil {
+		roots = append(roots, "/sys/fs/cgroup/"+ns)
+	}
+	for _, root := range roots {
+		var dirs []string
+		filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			os.Remove(dirs[i])
+		}
+	}
 }
