@@ -203,9 +203,6 @@ func (d *Containers) Create(ctx context.Context, p *Plan, opts ...CreateOption) 
 	if err := d.writeMonitorConfig(dir, cfg); err != nil {
 		return nil, err
 	}
-	if err := WriteLogConfig(dir, cfg.HostConfig.LogConfig); err != nil {
-		return nil, err
-	}
 	hostname := cfg.Hostname
 	if hostname == "" {
 		hostname = id[:12]

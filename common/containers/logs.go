@@ -20,8 +20,6 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
-
-	"github.com/lepton-project/lepton/common/store"
 )
 
 // A container's log is docker's json-file format, one LogEntry a line, in
@@ -41,8 +39,7 @@ const (
 	// run) among themselves and with readers: a writer holds it to append
 	// and rotate, a reader while it picks the files to open, so no reader
 	// opens the files half-way through a rotation.
-	logLock       = "log.lock"
-	logConfigFile = "log-config.json" // the LogConfig, for the logging process, which learns only the directory
+	logLock = "log.lock"
 	// MaxLogLine is where longer lines are split, as docker does.
 	MaxLogLine = 16 << 10
 )
@@ -146,35 +143,16 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// WriteLogConfig records in container directory dir how its log is kept,
-// for the logging process, which learns only dir. The file is replaced
-// whole, so a logger never reads half of it.
-func WriteLogConfig(dir string, lc LogConfig) error {
-	if err := CheckLogConfig(lc); err != nil {
-		return err
-	}
-	b, err := json.Marshal(lc)
-	if err != nil {
-		return err
-	}
-	return store.WriteFile(filepath.Join(dir, logConfigFile), b, 0o600)
-}
-
-// readLogConfig is dir's LogConfig; a container made before there was one
-// has the default, json-file without rotation.
+// readLogConfig is how the log in container directory dir is kept, as
+// Create wrote it in the monitor's config (the logging process learns
+// only dir); a container made before there was one has the default,
+// json-file without rotation.
 func readLogConfig(dir string) (LogConfig, error) {
-	b, err := os.ReadFile(filepath.Join(dir, logConfigFile))
-	if errors.Is(err, os.ErrNotExist) {
+	cfg, err := readMonitorConfig(dir)
+	if errors.Is(err, os.ErrNotExist) || err == nil && cfg.Log.Type == "" {
 		return LogConfig{Type: LogJSONFile}, nil
 	}
-	if err != nil {
-		return LogConfig{}, err
-	}
-	var lc LogConfig
-	if err := json.Unmarshal(b, &lc); err != nil {
-		return LogConfig{}, fmt.Errorf("%s: %w", filepath.Join(dir, logConfigFile), err)
-	}
-	return lc, nil
+	return cfg.Log, err
 }
 
 // LogPath is where container id's log is.
@@ -223,7 +201,7 @@ func OpenLog(dir string) (*LogWriter, error) {
 	}
 	lim, err := lc.limits()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, logConfigFile), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, monitorFile), err)
 	}
 	w := &LogWriter{dir: dir, limits: lim, none: lc.Type == LogNone}
 	if w.none {

@@ -57,21 +57,38 @@ type monitorConfig struct {
 	Namespace  string
 	DataRoot   string
 	Self       string // the lepton binary, to run "container rm" with
-	Health     bool   // the container has healthchecks to run
-	AutoRemove bool   // run --rm: removed at its exit
+	Health     bool      // the container has healthchecks to run
+	AutoRemove bool      // run --rm: removed at its exit
+	Log        LogConfig // how the log is kept (see OpenLog)
 }
 
 func (d *Containers) writeMonitorConfig(dir string, cfg *Config) error {
+	if err := CheckLogConfig(cfg.HostConfig.LogConfig); err != nil {
+		return err
+	}
 	self, err := d.loggerPath()
 	if err != nil {
 		return err
 	}
 	b, err := json.Marshal(monitorConfig{Address: d.address(), Namespace: d.namespace, DataRoot: d.dataRoot, Self: self,
-		Health: HasHealthcheck(cfg.Healthcheck), AutoRemove: cfg.HostConfig.AutoRemove})
+		Health: HasHealthcheck(cfg.Healthcheck), AutoRemove: cfg.HostConfig.AutoRemove, Log: cfg.HostConfig.LogConfig})
 	if err != nil {
 		return err
 	}
+	// Whole or not at all: a logger never reads half of it.
 	return store.WriteFile(filepath.Join(dir, monitorFile), b, 0o600)
+}
+
+func readMonitorConfig(dir string) (monitorConfig, error) {
+	var cfg monitorConfig
+	b, err := os.ReadFile(filepath.Join(dir, monitorFile))
+	if err != nil {
+		return cfg, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", filepath.Join(dir, monitorFile), err)
+	}
+	return cfg, nil
 }
 
 // Monitor is the monitor of the container whose directory is dir and ID
@@ -82,8 +99,7 @@ func Monitor(dir, id string, stdout, stderr io.Reader, ready io.Closer) error {
 	m := &monitor{dir: dir, id: id, clients: map[*attachClient]bool{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var cfg monitorConfig
-	if b, err := os.ReadFile(filepath.Join(dir, monitorFile)); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.Address != "" {
+	if cfg, err := readMonitorConfig(dir); err == nil && cfg.Address != "" {
 		m.cfg = &cfg
 	}
 	if in, err := os.OpenFile(filepath.Join(dir, stdinFIFO), os.O_RDWR, 0); err == nil {
