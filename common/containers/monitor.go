@@ -56,7 +56,7 @@ type monitorConfig struct {
 	Address    string // containerd's socket
 	Namespace  string
 	DataRoot   string
-	Self       string // the lepton binary, to run "container rm" with
+	Self       string    // the lepton binary, to run "container rm" with
 	Health     bool      // the container has healthchecks to run
 	AutoRemove bool      // run --rm: removed at its exit
 	Log        LogConfig // how the log is kept (see OpenLog)
