@@ -15,6 +15,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/lepton-project/lepton/common/store"
@@ -117,6 +118,7 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 	if startInterval <= 0 {
 		startInterval = defaultHealthStartInterval
 	}
+	seen := false
 	for {
 		// While starting, in the start period, docker probes every
 		// StartInterval; otherwise every Interval.
@@ -129,12 +131,22 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 			return
 		case <-time.After(wait):
 		}
+		// The monitor starts while the shim makes the task: until the task
+		// is seen, its absence is no end. Once seen, it is (deleted); any
+		// other failure (containerd restarting) only skips this check.
 		task, err := ctr.Task(ctx, nil)
-		if err != nil {
+		if errdefs.IsNotFound(err) && seen {
 			return
 		}
+		if err != nil {
+			continue
+		}
+		seen = true
 		st, err := task.Status(ctx)
-		if err != nil || st.Status == containerd.Stopped {
+		if err != nil {
+			continue
+		}
+		if st.Status == containerd.Stopped {
 			return
 		}
 		if st.Status != containerd.Running {
