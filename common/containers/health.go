@@ -131,9 +131,9 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 			return
 		case <-time.After(wait):
 		}
-		// The monitor starts while the shim makes the task: until the task
-		// is seen, its absence is no end. Once seen, it is (deleted); any
-		// other failure (containerd restarting) only skips this check.
+		// The monitor starts while the shim makes the task, so a task not
+		// found yet is no end; one not found after it was seen has been
+		// deleted. Other failures (containerd restarting) skip a check.
 		task, err := ctr.Task(ctx, nil)
 		if errdefs.IsNotFound(err) && seen {
 			return
