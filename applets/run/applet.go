@@ -115,6 +115,9 @@ func ContainerParser(ctx context.Context, env *cli.Env) *flags.Parser {
 		Prune   pruneCmd   `command:"prune" description:"Remove stopped containers and what killed commands left"`
 		Cp      cpCmd      `command:"cp" description:"Copy files between a container and the host"`
 		Export  exportCmd  `command:"export" description:"Write a container's file system to a tar archive"`
+		Commit  commitCmd  `command:"commit" description:"Make an image of a container's file system and configuration"`
+		Diff    diffCmd    `command:"diff" description:"List the files a container added (A), changed (C) or deleted (D)"`
+		Update  updateCmd  `command:"update" description:"Change the resources and restart policy of containers"`
 		Log     logCmd     `command:"__log" hidden:"yes" description:"Logging binary the containerd shim runs (internal)"`
 	}{}
 	a := &app{env: env, g: &opts.Globals}

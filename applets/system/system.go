@@ -1,8 +1,9 @@
 //go:build !windows
 
 // Package system is lepton-system: commands about lepton as a whole.
-// Today that is "check": lepton's fsck, which finds what killed or crashed
-// commands left and, with --repair, finishes or rolls it back.
+// "check" is lepton's fsck, which finds what killed or crashed commands
+// left and, with --repair, finishes or rolls it back; "info", "events",
+// "df" and "prune" are docker's system commands.
 package system
 
 import (
@@ -27,11 +28,19 @@ func Main(ctx context.Context, env *cli.Env, args []string) error {
 func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 	opts := &struct {
 		cli.Globals
-		Check checkCmd `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
+		Check  checkCmd  `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
+		Df     dfCmd     `command:"df" description:"Show the disk space images, containers, volumes and the build cache use"`
+		Events eventsCmd `command:"events" description:"Stream what happens to containers, images, networks and volumes"`
+		Info   infoCmd   `command:"info" description:"Show how lepton and containerd are set up"`
+		Prune  pruneCmd  `command:"prune" description:"Remove stopped containers, unused networks, dangling images and the build cache"`
 	}{}
-	p := cli.NewApplet(env, opts, func(c *checkCmd, _ []string) error { return c.run(ctx, env, &opts.Globals) })
+	p := cli.NewApplet(env, opts, func(c command, _ []string) error { return c.run(ctx, env, &opts.Globals) })
 	p.ShortDescription = "Manage lepton itself"
 	return p
+}
+
+type command interface {
+	run(ctx context.Context, env *cli.Env, g *cli.Globals) error
 }
 
 type checkCmd struct {
