@@ -81,15 +81,7 @@ type app struct {
 
 // daemon is the buildkitd lepton uses: BUILDKIT_HOST's, else its own,
 // started from LEPTON_BUILDKITD if set, else from buildkitd on PATH.
-func (a *app) daemon() builder.DaemonOptions {
-	return builder.DaemonOptions{
-		Host:       a.env.Getenv("BUILDKIT_HOST"),
-		Containerd: a.g.Address,
-		Namespace:  a.g.Namespace,
-		DataRoot:   a.g.DataRoot,
-		Binary:     a.env.Getenv("LEPTON_BUILDKITD"),
-	}
-}
+func (a *app) daemon() builder.DaemonOptions { return a.g.BuildDaemon(a.env) }
 
 // builder connects to containerd and returns a Builder on it; done
 // closes both. The buildkitd is connected to (or started) only when the

@@ -4,15 +4,13 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/images"
-	containerdleases "github.com/containerd/containerd/v2/core/leases"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
-	"github.com/lepton-project/lepton/common/leases"
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 type pruneCmd struct {
@@ -55,36 +53,26 @@ func (p *pruneCmd) run(ctx context.Context, a *app) error {
 		return err
 	}
 	defer c.Close()
-	keep := func(l containerdleases.Lease) bool { return !p.All && leases.Purpose(l) == leases.Pull }
-	freed, err := leases.DeleteStale(ctx, c, keep)
-	if err != nil {
-		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
-	}
 	users, err := containers.ImageUsers(ctx, c)
 	if err != nil {
 		return err
 	}
-	all, err := c.ImageService().List(ctx)
+	s, err := a.g.Store(ctx)
 	if err != nil {
 		return err
 	}
-	var removed, targets []string
-	for _, img := range all {
-		if len(users[img.Name]) > 0 || !p.All && !strings.Contains(img.Name, "@sha256:") {
-			continue
-		}
-		if len(until) > 0 && !slices.ContainsFunc(until, img.CreatedAt.Before) ||
-			!f.MatchAll("label", func(l string) bool { return cli.MatchLabel(img.Labels, l) }) {
-			continue
-		}
-		if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil {
-			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, img.Name, err)
-			continue
-		}
-		removed = append(removed, img.Name)
-		targets = append(targets, img.Target.Digest.Encoded())
+	res, err := registry.PruneImages(ctx, c, s, a.g.Namespace, registry.PruneOptions{
+		All:   p.All,
+		Users: users,
+		Match: func(img images.Image) bool {
+			return (len(until) == 0 || slices.ContainsFunc(until, img.CreatedAt.Before)) &&
+				f.MatchAll("label", func(l string) bool { return cli.MatchLabel(img.Labels, l) })
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(a.env.Stderr, "%s: %v\n", a.env.Name, err)
 	}
-	a.forget(ctx, c, targets)
+	removed, freed := res.Names, res.Leases
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Images:")
 		for _, n := range removed {
@@ -92,8 +80,8 @@ func (p *pruneCmd) run(ctx context.Context, a *app) error {
 		}
 		fmt.Fprintln(a.env.Stdout)
 	}
-	if len(freed) > 0 {
-		fmt.Fprintf(a.env.Stdout, "Deleted leases of killed lepton commands: %d\n", len(freed))
+	if freed > 0 {
+		fmt.Fprintf(a.env.Stdout, "Deleted leases of killed lepton commands: %d\n", freed)
 	}
 	fmt.Fprintf(a.env.Stdout, "Total images removed: %d\n", len(removed))
 	return nil

@@ -269,36 +269,14 @@ func (c *pruneCmd) run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	all, err := ns.List(ctx)
-	if err != nil {
-		return err
-	}
-	var removed []string
-	var failed cli.TargetErrors
-	for _, n := range all {
-		if n.Name == networks.DefaultName || len(n.Endpoints) > 0 || !match(n) {
-			continue
-		}
-		err := ns.Remove(ctx, n.Name)
-		switch {
-		case err == nil:
-			removed = append(removed, n.Name)
-		case errdefs.IsFailedPrecondition(err), errdefs.IsNotFound(err):
-			// a container joined it, or someone removed it, meanwhile
-		default:
-			failed = append(failed, cli.TargetError{Target: n.Name, Err: err})
-		}
-	}
+	removed, err := ns.Prune(ctx, match)
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Networks:")
 		for _, n := range removed {
 			fmt.Fprintln(a.env.Stdout, n)
 		}
 	}
-	if len(failed) > 0 {
-		return failed
-	}
-	return nil
+	return err
 }
 
 type connectCmd struct {

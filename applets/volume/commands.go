@@ -217,29 +217,8 @@ func (c *pruneCmd) run(ctx context.Context, a *app) error {
 		return err
 	}
 	defer closeFn()
-	all, err := vs.List(ctx)
-	if err != nil {
-		return err
-	}
-	var reclaimed int64
-	var removed []string
-	var failed cli.TargetErrors
-	for _, v := range all {
-		if !c.All && !v.Anonymous || !f.match(v) {
-			continue
-		}
-		size := v.Size()
-		err := vs.Remove(ctx, v.Name, users)
-		switch {
-		case err == nil:
-			removed = append(removed, v.Name)
-			reclaimed += size
-		case errdefs.IsFailedPrecondition(err), errdefs.IsNotFound(err):
-			// in use, or removed by someone else meanwhile: not ours to prune
-		default:
-			failed = append(failed, cli.TargetError{Target: v.Name, Err: err})
-		}
-	}
+	res, err := vs.Prune(ctx, users, volumes.PruneOptions{All: c.All, Match: f.match})
+	removed, reclaimed := res.Names, res.Bytes
 	if len(removed) > 0 {
 		fmt.Fprintln(a.env.Stdout, "Deleted Volumes:")
 		for _, n := range removed {
@@ -248,10 +227,7 @@ func (c *pruneCmd) run(ctx context.Context, a *app) error {
 		fmt.Fprintln(a.env.Stdout)
 	}
 	fmt.Fprintf(a.env.Stdout, "Total reclaimed space: %s\n", cli.HumanSize(reclaimed))
-	if len(failed) > 0 {
-		return failed
-	}
-	return nil
+	return err
 }
 
 // volumes opens the volumes of the selected namespace.
