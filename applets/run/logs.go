@@ -41,11 +41,11 @@ func (l *logsCmd) run(ctx context.Context, a *app, rest []string) error {
 		tail = n
 	}
 	now := time.Now()
-	since, err := parseTime(l.Since, now)
+	since, err := cli.ParseTime(l.Since, now)
 	if err != nil {
 		return err
 	}
-	until, err := parseTime(l.Until, now)
+	until, err := cli.ParseTime(l.Until, now)
 	if err != nil {
 		return err
 	}
@@ -275,24 +275,4 @@ func attrsText(attrs map[string]string) string {
 	}
 	slices.Sort(kv)
 	return strings.Join(kv, ",")
-}
-
-// parseTime reads docker's --since/--until forms: RFC 3339 (with or
-// without a zone), Unix seconds (with fraction), or a duration before now.
-func parseTime(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	if secs, err := strconv.ParseFloat(s, 64); err == nil {
-		return time.Unix(0, int64(secs*1e9)), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, cli.Usagef("bad time %q: want RFC 3339 (2006-01-02T15:04:05Z), Unix seconds, or a duration such as 10m", s)
 }

@@ -31,7 +31,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		case ok && k == "label":
 			labels = append(labels, v)
 		case ok && k == "until":
-			t, err := parseTime(v, time.Now())
+			t, err := cli.ParseTime(v, time.Now())
 			if err != nil {
 				return err
 			}
