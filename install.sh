@@ -71,7 +71,7 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 begin "build lepton"
 mkdir -p "$bindir"
 version=$(git -C "$src" describe --always --dirty 2>/dev/null || echo dev)
-(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.Version=$version" -o "$bindir/lepton.new" .)
+(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/lepton-project/lepton/common/cli.Version=$version" -o "$bindir/lepton.new" .)
 mv -f "$bindir/lepton.new" "$bindir/lepton"
 say "installed $bindir/lepton ($version)"
 

@@ -5,35 +5,41 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/lepton-project/lepton/common/cli"
 )
 
-// Version is set at build time by install.sh (-ldflags "-X main.Version=...").
-var Version = ""
+// apiVersion is the docker Engine API version whose command-line
+// behaviour lepton follows. lepton serves no API; scripts that read
+// {{.Client.APIVersion}} or {{.Server.APIVersion}} get a plausible value.
+const apiVersion = "1.43"
 
 type versionInfo struct {
 	Client struct {
-		Version   string
-		GoVersion string
-		Os        string
-		Arch      string
+		Version    string
+		APIVersion string
+		GoVersion  string
+		Os         string
+		Arch       string
 	}
 	Server *serverInfo // nil when containerd cannot be reached
 }
 
 type serverInfo struct {
-	Name     string
-	Address  string
-	Version  string
-	Revision string
+	Name       string
+	Address    string
+	Version    string
+	Revision   string
+	APIVersion string
+	Os         string
+	Arch       string
 }
 
 // version prints lepton's version and, when it answers, containerd's.
-// An unreachable containerd is reported on stderr but is not a failure:
-// the client part is still true and useful.
+// An unreachable containerd fails with exit 1, as docker's version does
+// when the daemon is down, after the client part is printed: it is still
+// true and useful.
 func version(ctx context.Context, env *cli.Env, args []string) error {
 	var opts struct {
 		cli.Globals
@@ -53,28 +59,40 @@ func version(ctx context.Context, env *cli.Env, args []string) error {
 	opts.Globals.Resolve(env)
 
 	var v versionInfo
-	v.Client.Version = clientVersion()
+	v.Client.Version, v.Client.APIVersion = cli.ClientVersion(), apiVersion
 	v.Client.GoVersion = runtime.Version()
 	v.Client.Os, v.Client.Arch = runtime.GOOS, runtime.GOARCH
 
 	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	var serverErr error
 	if c, err := opts.Globals.Client(cctx); err != nil {
-		fmt.Fprintf(env.Stderr, "%s: %v\n", env.Name, err)
+		serverErr = err
 	} else {
 		defer c.Close()
 		sv, err := c.Version(cctx)
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "%s: containerd at %s did not say its version: %v\n", env.Name, opts.Address, err)
+			serverErr = fmt.Errorf("containerd at %s did not say its version: %w", opts.Address, err)
 		} else {
-			v.Server = &serverInfo{Name: "containerd", Address: opts.Address, Version: sv.Version, Revision: sv.Revision}
+			v.Server = &serverInfo{Name: "containerd", Address: opts.Address, Version: sv.Version, Revision: sv.Revision,
+				APIVersion: apiVersion, Os: runtime.GOOS, Arch: runtime.GOARCH}
 		}
 	}
+	if err := printVersion(env, opts.Format, &v); err != nil {
+		return err
+	}
+	if serverErr != nil {
+		return &cli.ExitError{Code: 1, Err: serverErr}
+	}
+	return nil
+}
 
-	switch opts.Format {
+func printVersion(env *cli.Env, format string, v *versionInfo) error {
+
+	switch format {
 	case "":
-		fmt.Fprintf(env.Stdout, "Client: lepton\n Version:    %s\n Go version: %s\n OS/Arch:    %s/%s\n",
-			v.Client.Version, v.Client.GoVersion, v.Client.Os, v.Client.Arch)
+		fmt.Fprintf(env.Stdout, "Client: lepton\n Version:    %s\n API version: %s\n Go version: %s\n OS/Arch:    %s/%s\n",
+			v.Client.Version, v.Client.APIVersion, v.Client.GoVersion, v.Client.Os, v.Client.Arch)
 		if v.Server != nil {
 			fmt.Fprintf(env.Stdout, "\nServer: containerd\n Address:    %s\n Version:    %s\n Revision:   %s\n",
 				v.Server.Address, v.Server.Version, v.Server.Revision)
@@ -88,27 +106,6 @@ func version(ctx context.Context, env *cli.Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "%s\n", b)
 		return nil
 	default:
-		return cli.Print(env.Stdout, opts.Format, cli.Table{}, []versionInfo{v})
+		return cli.Print(env.Stdout, format, cli.Table{}, []versionInfo{*v})
 	}
-}
-
-// clientVersion is the version stamped by install.sh, else the module or
-// VCS information Go recorded in the binary.
-func clientVersion() string {
-	if Version != "" {
-		return Version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return "dev-" + s.Value[:12]
-		}
-	}
-	return "dev"
 }
