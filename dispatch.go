@@ -92,7 +92,7 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	if len(args) == 0 {
 		usage(env)
-		return cli.ExitUsage
+		return cli.ExitOK // as docker alone does
 	}
 	switch args[0] {
 	case "__complete":
@@ -116,8 +116,12 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 		fmt.Fprint(env.Stdout, bashCompletion(appletNames()))
 		return cli.ExitOK
 	case "help":
-		usage(env)
-		return cli.ExitOK
+		if len(args) == 1 {
+			usage(env)
+			return cli.ExitOK
+		}
+		// lepton help COMMAND [SUBCOMMAND]: that command's own --help.
+		return runCommand(ctx, env, append(append(globals, args[1:]...), "--help"))
 	case "version":
 		return cli.Report(env, version(ctx, env, append(globals, args[1:]...)))
 	case "inspect":
@@ -169,35 +173,6 @@ func commandNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// inspectAny is docker's generic inspect: containers if any target is
-// one, as lepton's resolver finds them, else images.
-func inspectAny(ctx context.Context, env *cli.Env, globals, args []string) int {
-	applet := "lepton-image"
-	if anyContainer(ctx, env, globals, args) {
-		applet = "lepton-container"
-	}
-	aenv := *env
-	aenv.Name = applet
-	return cli.Report(&aenv, applets[applet].Main(ctx, &aenv, append(append(append([]string{}, globals...), "inspect"), args...)))
-}
-
-// inspectTargets are the names inspect's arguments give, without its
-// options; "-" (targets on stdin, which only the chosen applet may read)
-// counts as a container.
-func inspectTargets(args []string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "-f" || a == "--format" || a == "--type":
-			i++
-		case strings.HasPrefix(a, "-") && a != "-":
-		default:
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // bashCompletion is a bash completion script for lepton, docker and every
