@@ -48,11 +48,12 @@ type app struct {
 	g   *cli.Globals
 }
 
-// networks opens the networks of the selected namespace.
+// networks opens the networks of the selected namespace. Their changes
+// are told as events, through a connection made only for each one.
 func (a *app) networks(ctx context.Context) (*networks.Networks, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return networks.Open(s, a.g.Namespace)
+	return networks.Open(s, a.g.Namespace, networks.WithEvents(a.g.Events()))
 }

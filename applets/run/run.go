@@ -189,7 +189,7 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 		checked := make(chan struct{})
 		go func() {
 			defer close(checked)
-			containers.RunHealthchecks(hctx, ctr, dir, cfg.Healthcheck)
+			containers.RunHealthchecks(hctx, ctr, dir, cfg.Healthcheck, containers.HealthEvents(cs.Client().EventService(), a.g.Namespace))
 		}()
 		// Checks end before --rm removes the container: a late one would
 		// write its state into a directory already gone.

@@ -230,13 +230,15 @@ func (c *pruneCmd) run(ctx context.Context, a *app) error {
 	return err
 }
 
-// volumes opens the volumes of the selected namespace.
+// volumes opens the volumes of the selected namespace. Their changes are
+// told as events, through a connection made only for each one, so the
+// commands work without containerd as before.
 func (a *app) volumes(ctx context.Context) (*volumes.Volumes, error) {
 	s, err := a.g.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return volumes.Open(s, a.g.Namespace)
+	return volumes.Open(s, a.g.Namespace, volumes.WithEvents(a.g.Events()))
 }
 
 // users connects to containerd to learn which volumes are in use.

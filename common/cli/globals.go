@@ -10,6 +10,7 @@ import (
 
 	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/ctrd"
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
 )
@@ -86,6 +87,14 @@ func (g *Globals) Store(ctx context.Context) (*store.Store, error) {
 // Client connects to containerd; see ctrd.Connect.
 func (g *Globals) Client(ctx context.Context) (*containerd.Client, error) {
 	return ctrd.Connect(ctx, g.Address, g.Namespace)
+}
+
+// Events publishes lepton's own events (common/events) to the containerd
+// of the globals, connecting for each event and only then: a command that
+// works without containerd (volume create) opens no connection up front,
+// and still works when the daemon is down, its event lost.
+func (g *Globals) Events() events.Publisher {
+	return events.Dialer(g.Address, g.Namespace)
 }
 
 // ContainerDir is where lepton keeps what it has of a container outside

@@ -96,10 +96,11 @@ func Open(c *containerd.Client, s *store.Store, opts ...Option) (*Containers, er
 	if d.names, err = OpenNames(s, d.namespace); err != nil {
 		return nil, err
 	}
-	if d.nets, err = networks.Open(s, d.namespace); err != nil {
+	// The lifecycle's network and volume changes are told as events too.
+	if d.nets, err = networks.Open(s, d.namespace, networks.WithEvents(c.EventService())); err != nil {
 		return nil, err
 	}
-	if d.vols, err = volumes.Open(s, d.namespace); err != nil {
+	if d.vols, err = volumes.Open(s, d.namespace, volumes.WithEvents(c.EventService())); err != nil {
 		return nil, err
 	}
 	return d, nil

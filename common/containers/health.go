@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -93,10 +94,43 @@ func writeHealth(dir string, h *Health) error {
 	return store.WriteFile(filepath.Join(dir, healthFile), b, 0o600)
 }
 
+// HealthOption adds to what RunHealthchecks does.
+type HealthOption func(*healthOptions)
+
+type healthOptions struct {
+	events    events.Publisher
+	namespace string
+}
+
+// HealthEvents has RunHealthchecks publish docker's events through p (into
+// namespace; "" for the context's or the client's) when the health
+// changes: "health_status: healthy" and "health_status: unhealthy".
+func HealthEvents(p events.Publisher, namespace string) HealthOption {
+	return func(o *healthOptions) { o.events, o.namespace = p, namespace }
+}
+
+// publish tells of ctr's new health status, as it is named now.
+func (o *healthOptions) publish(ctx context.Context, ctr containerd.Container, status string) {
+	if o.events == nil {
+		return
+	}
+	info, err := ctr.Info(ctx)
+	if err != nil {
+		return
+	}
+	if a, ok := EventActor(info); ok {
+		events.Publish(ctx, o.events, o.namespace, events.Event{Type: events.Container, Action: "health_status: " + status, Actor: a})
+	}
+}
+
 // RunHealthchecks runs healthcheck hc in ctr's task until ctx ends or the
 // task stops running, keeping the state in ctr's directory dir. It returns
 // at once if hc asks for no checks.
-func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, hc *dockerspec.HealthcheckConfig) {
+func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, hc *dockerspec.HealthcheckConfig, opts ...HealthOption) {
+	var o healthOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if !HasHealthcheck(hc) {
 		os.Remove(filepath.Join(dir, healthFile))
 		return
@@ -160,6 +194,7 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 		if len(h.Log) > maxHealthLog {
 			h.Log = h.Log[len(h.Log)-maxHealthLog:]
 		}
+		was := h.Status
 		switch {
 		case r.ExitCode == 0:
 			h.Status, h.FailingStreak = HealthHealthy, 0
@@ -172,6 +207,9 @@ func RunHealthchecks(ctx context.Context, ctr containerd.Container, dir string, 
 			}
 		}
 		writeHealth(dir, h)
+		if h.Status != was {
+			o.publish(ctx, ctr, h.Status)
+		}
 	}
 }
 

@@ -168,7 +168,7 @@ func (m *monitor) health(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	RunHealthchecks(ctx, ctr, m.dir, ConfigOf(info).Healthcheck)
+	RunHealthchecks(ctx, ctr, m.dir, ConfigOf(info).Healthcheck, HealthEvents(c.EventService(), m.cfg.Namespace))
 }
 
 // removeAtExit has a --rm container removed once its task has stopped, as

@@ -47,6 +47,7 @@ func (d *Containers) Rename(ctx context.Context, info containers.Container, newN
 		return err
 	}
 	d.names.Done(ctx, newName, info.ID)
+	d.publish(ctx, info, "rename", map[string]string{"name": newName, "oldName": oldName})
 	if oldName != "" {
 		return d.names.Release(ctx, oldName, info.ID)
 	}

@@ -5,6 +5,7 @@ package containers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"syscall"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/containerd/containerd/v2/core/runtime/restart"
 	"github.com/containerd/errdefs"
 	"github.com/moby/sys/signal"
+
+	"github.com/lepton-project/lepton/common/events"
 )
 
 // ParseSignal reads SIGTERM, TERM or 15.
@@ -38,27 +41,35 @@ type StopOptions struct {
 // Stop sends the stop signal, waits, then kills, and frees the container's
 // network endpoints; a container that is not running is already stopped.
 // A restart policy is told first, so the container stays stopped.
+//
+// As docker's, a stop that ends a task is told as events: kill (each
+// signal sent), die (containerd's, at the exit) and stop, once it is over.
 func (d *Containers) Stop(ctx context.Context, info containers.Container, o StopOptions) error {
-	if err := d.stopTask(ctx, info, o); err != nil {
-		return err
-	}
-	d.leaveNetworks(ctx, info.ID, ConfigOf(info))
-	return nil
-}
-
-func (d *Containers) stopTask(ctx context.Context, info containers.Container, o StopOptions) error {
-	ctr, err := d.client.LoadContainer(ctx, info.ID)
+	stopped, err := d.stopTask(ctx, info, o)
 	if err != nil {
 		return err
 	}
+	d.leaveNetworks(ctx, info.ID, ConfigOf(info))
+	if stopped {
+		d.publish(ctx, info, "stop", nil)
+	}
+	return nil
+}
+
+// stopTask ends the container's task, saying whether there was one to end.
+func (d *Containers) stopTask(ctx context.Context, info containers.Container, o StopOptions) (bool, error) {
+	ctr, err := d.client.LoadContainer(ctx, info.ID)
+	if err != nil {
+		return false, err
+	}
 	if info.Labels[restart.PolicyLabel] != "" {
 		if _, err := ctr.SetLabels(ctx, map[string]string{restart.StatusLabel: "stopped"}); err != nil {
-			return err
+			return false, err
 		}
 	}
 	task, st, err := taskStatus(ctx, ctr)
 	if err != nil || task == nil || st == containerd.Stopped {
-		return err
+		return false, err
 	}
 	sigName := o.Signal
 	if sigName == "" {
@@ -67,7 +78,7 @@ func (d *Containers) stopTask(ctx context.Context, info containers.Container, o 
 	sig := syscall.SIGTERM
 	if sigName != "" {
 		if sig, err = ParseSignal(sigName); err != nil {
-			return err
+			return false, err
 		}
 	}
 	wait := 10 * time.Second
@@ -78,33 +89,35 @@ func (d *Containers) stopTask(ctx context.Context, info containers.Container, o 
 	}
 	exited, err := task.Wait(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st == containerd.Paused {
 		task.Resume(ctx)
 	}
 	if wait != 0 {
+		d.publishKill(ctx, info, sig)
 		if err := task.Kill(ctx, sig); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("send %v: %w", sig, err)
+			return false, fmt.Errorf("send %v: %w", sig, err)
 		}
 		if wait < 0 {
 			<-exited
-			return nil
+			return true, nil
 		}
 		select {
 		case <-exited:
-			return nil
+			return true, nil
 		case <-time.After(wait):
 		}
 	}
+	d.publishKill(ctx, info, syscall.SIGKILL)
 	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("send SIGKILL: %w", err)
+		return false, fmt.Errorf("send SIGKILL: %w", err)
 	}
 	select {
 	case <-exited:
-		return nil
+		return true, nil
 	case <-time.After(30 * time.Second):
-		return fmt.Errorf("container %s did not stop within 30s of SIGKILL", short(info.ID))
+		return false, fmt.Errorf("container %s did not stop within 30s of SIGKILL", short(info.ID))
 	}
 }
 
@@ -124,6 +137,7 @@ func (d *Containers) Kill(ctx context.Context, info containers.Container, sig sy
 	if task == nil || st != containerd.Running {
 		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", NameOf(info)))
 	}
+	d.publishKill(ctx, info, sig)
 	if sig != syscall.SIGKILL {
 		return task.Kill(ctx, sig)
 	}
@@ -191,4 +205,39 @@ func (d *Containers) Status(ctx context.Context, id string) (containerd.ProcessS
 func (d *Containers) Running(ctx context.Context, id string) (bool, error) {
 	st, err := d.Status(ctx, id)
 	return st != "" && st != containerd.Stopped, err
+}
+
+// EventActor is a container as lepton's events show it (see
+// common/events): its name, its image as given, and its labels, as
+// docker's attributes; a build step's container is left out.
+func EventActor(info containers.Container) (events.Actor, bool) {
+	if IsBuildStep(info) {
+		return events.Actor{}, false
+	}
+	cfg := ConfigOf(info)
+	attrs := maps.Clone(cfg.Labels)
+	if attrs == nil {
+		attrs = map[string]string{}
+	}
+	attrs["name"], attrs["image"] = cfg.Name, cfg.Image
+	return events.Actor{ID: info.ID, Attributes: attrs}, true
+}
+
+// publish tells containerd's event service, and so every lepton and
+// docker-like client listening, that action happened to info, with
+// extra attributes. It is best effort: the action is done whether or not
+// anyone hears of it (see events.Publish).
+func (d *Containers) publish(ctx context.Context, info containers.Container, action string, extra map[string]string) {
+	a, ok := EventActor(info)
+	if !ok {
+		return
+	}
+	maps.Copy(a.Attributes, extra)
+	events.Publish(ctx, d.client.EventService(), d.namespace, events.Event{Type: events.Container, Action: action, Actor: a})
+}
+
+// publishKill is docker's kill event, sent before the signal is, so that
+// it comes before the die the signal causes.
+func (d *Containers) publishKill(ctx context.Context, info containers.Container, sig syscall.Signal) {
+	d.publish(ctx, info, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
 }

@@ -61,6 +61,27 @@ func (ns *Networks) Attach(ctx context.Context, id string, pid int, dir string) 
 // Connect joins the running container id (task pid) to one more network
 // and records it in its Plan, so later starts join it too.
 func (ns *Networks) Connect(ctx context.Context, id string, pid int, dir string, a Attachment) error {
+	if err := ns.connect(ctx, id, pid, dir, a); err != nil {
+		return err
+	}
+	ns.publishEndpoint(ctx, "connect", a.Network, id)
+	return nil
+}
+
+// publishEndpoint is docker's network connect or disconnect event of
+// container id on network.
+func (ns *Networks) publishEndpoint(ctx context.Context, action, network, id string) {
+	if ns.events == nil {
+		return
+	}
+	n, err := ns.Get(ctx, network)
+	if err != nil {
+		return
+	}
+	ns.publishEvent(ctx, action, n, map[string]string{"container": id})
+}
+
+func (ns *Networks) connect(ctx context.Context, id string, pid int, dir string, a Attachment) error {
 	p, err := ReadPlan(dir)
 	if err != nil {
 		return fmt.Errorf("container %s has no network plan (made with --network none or host?): %w", id, err)
@@ -115,7 +136,11 @@ func (ns *Networks) Disconnect(ctx context.Context, id, dir, network string) err
 	if err := WritePlan(dir, p); err != nil {
 		return err
 	}
-	return ns.leave(ctx, id, network)
+	if err := ns.leave(ctx, id, network); err != nil {
+		return err
+	}
+	ns.publishEndpoint(ctx, "disconnect", network, id)
+	return nil
 }
 
 // join allocates an address for id on network a.Network, plugs a veth

@@ -50,6 +50,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/crash"
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/store"
 	"github.com/lepton-project/lepton/common/text"
 )
@@ -159,16 +160,48 @@ func WritePlan(dir string, p *Plan) error {
 
 // Networks is the set of networks of one containerd namespace.
 type Networks struct {
-	coll *store.Collection
+	coll      *store.Collection
+	namespace string
+	events    events.Publisher
+}
+
+// Option sets what Open cannot work out for itself.
+type Option func(*Networks)
+
+// WithEvents publishes docker's network events through p (see
+// common/events): create and destroy of a network, connect and disconnect
+// of a container by Connect and Disconnect. The default network, which
+// is there from the first use on as docker's "bridge" always is, has none;
+// nor have the joins and leaves of a container's start and end. Without
+// it nothing is published.
+func WithEvents(p events.Publisher) Option {
+	return func(ns *Networks) { ns.events = p }
 }
 
 // Open returns the networks of namespace in s.
-func Open(s *store.Store, namespace string) (*Networks, error) {
+func Open(s *store.Store, namespace string, opts ...Option) (*Networks, error) {
 	c, err := s.Collection(namespace, "networks")
 	if err != nil {
 		return nil, err
 	}
-	return &Networks{coll: c}, nil
+	ns := &Networks{coll: c, namespace: namespace}
+	for _, o := range opts {
+		o(ns)
+	}
+	return ns, nil
+}
+
+// publishEvent sends a network event about n, with extra attributes, as docker
+// does (name and type, the driver); best effort, see events.Publish.
+func (ns *Networks) publishEvent(ctx context.Context, action string, n *Network, extra map[string]string) {
+	if ns.events == nil || n.Name == DefaultName {
+		return
+	}
+	attrs := map[string]string{"name": n.Name, "type": n.Driver}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	events.Publish(ctx, ns.events, ns.namespace, events.Event{Type: events.Network, Action: action, Actor: events.Actor{ID: n.ID, Attributes: attrs}})
 }
 
 // CreateOptions says what network to create. Empty Subnet picks a free
@@ -281,7 +314,11 @@ func (ns *Networks) Create(ctx context.Context, o CreateOptions) (*Network, erro
 	if err != nil {
 		return nil, err
 	}
-	return ns.create(ctx, n, false)
+	if n, err = ns.create(ctx, n, false); err != nil {
+		return nil, err
+	}
+	ns.publishEvent(ctx, "create", n, nil)
+	return n, nil
 }
 
 // Default returns the default network, making it on first use.
@@ -563,7 +600,8 @@ func (ns *Networks) RemoveAll(ctx context.Context) error {
 }
 
 func (ns *Networks) remove(ctx context.Context, name string, force bool) error {
-	return ns.coll.Locked(ctx, name, func(r *store.Record) error {
+	var gone *Network
+	err := ns.coll.Locked(ctx, name, func(r *store.Record) error {
 		b, err := r.Data()
 		if errdefs.IsNotFound(err) {
 			return nil // removed meanwhile
@@ -598,8 +636,16 @@ func (ns *Networks) remove(ctx context.Context, name string, force bool) error {
 		// A kill here leaves a record without its bridge: rm again
 		// finishes, and a join would make the bridge anew.
 		crash.Point("network-rm-host")
-		return r.Remove()
+		if err := r.Remove(); err != nil {
+			return err
+		}
+		gone = n
+		return nil
 	})
+	if err == nil && gone != nil {
+		ns.publishEvent(ctx, "destroy", gone, nil)
+	}
+	return err
 }
 
 // ContainerEndpoints is where a container is: network name → endpoint.

@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/leases"
 )
 
@@ -113,6 +114,10 @@ func Pull(ctx context.Context, c *containerd.Client, ref string, o PullOptions) 
 	}
 	done(context.WithoutCancel(ctx))
 	forgetAbandoned(context.WithoutCancel(ctx), c, name)
+	// docker's pull event, after containerd's own naming of the image
+	// (its tag event); best effort, see events.Publish.
+	events.Publish(ctx, c.EventService(), "", events.Event{Type: events.Image, Action: "pull",
+		Actor: events.Actor{ID: name, Attributes: map[string]string{"name": name}}})
 	return img, nil
 }
 

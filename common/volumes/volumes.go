@@ -33,6 +33,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/crash"
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -56,17 +57,42 @@ type Volume struct {
 
 // Volumes is the set of volumes of one containerd namespace.
 type Volumes struct {
-	coll *store.Collection
-	dir  string // <data-root>/volumes/<namespace>
+	coll      *store.Collection
+	dir       string // <data-root>/volumes/<namespace>
+	namespace string
+	events    events.Publisher
+}
+
+// Option sets what Open cannot work out for itself.
+type Option func(*Volumes)
+
+// WithEvents publishes docker's volume events through p (see
+// common/events): create and destroy. Without it nothing is published.
+func WithEvents(p events.Publisher) Option {
+	return func(vs *Volumes) { vs.events = p }
 }
 
 // Open returns the volumes of namespace in s.
-func Open(s *store.Store, namespace string) (*Volumes, error) {
+func Open(s *store.Store, namespace string, opts ...Option) (*Volumes, error) {
 	c, err := s.Collection(namespace, "volumes")
 	if err != nil {
 		return nil, err
 	}
-	return &Volumes{coll: c, dir: filepath.Join(s.Root(), "volumes", namespace)}, nil
+	vs := &Volumes{coll: c, dir: filepath.Join(s.Root(), "volumes", namespace), namespace: namespace}
+	for _, o := range opts {
+		o(vs)
+	}
+	return vs, nil
+}
+
+// publish sends docker's event of action on volume name; best effort,
+// see events.Publish.
+func (vs *Volumes) publish(ctx context.Context, action, name, driver string) {
+	if vs.events == nil {
+		return
+	}
+	events.Publish(ctx, vs.events, vs.namespace, events.Event{Type: events.Volume, Action: action,
+		Actor: events.Actor{ID: name, Attributes: map[string]string{"driver": driver}}})
 }
 
 // CreateOptions says what volume to create. An empty Name asks for a random
@@ -117,6 +143,7 @@ func (vs *Volumes) Create(ctx context.Context, o CreateOptions) (*Volume, error)
 		return nil, err
 	}
 	v.Mountpoint = vs.dataDir(v.Name)
+	vs.publish(ctx, "create", v.Name, v.Driver)
 	return v, nil
 }
 
@@ -246,6 +273,7 @@ func (vs *Volumes) Remove(ctx context.Context, name string, users Users) error {
 		return os.RemoveAll(trash)
 	})
 	if err == nil {
+		vs.publish(ctx, "destroy", name, DriverLocal)
 		vs.sweepTrash()
 	}
 	return err
