@@ -159,29 +159,14 @@ func (f *resourceFlags) planCgroups(p *containers.Plan) error {
 		return cli.Usagef("bad --cpu-shares %d: the range is 2 to 262144 (1024 is the default weight)", f.CPUShares)
 	}
 	hc.CPUShares = f.CPUShares
-	for _, c := range []struct{ flag, list, online, what string }{
-		{"--cpuset-cpus", f.CpusetCpus, "/sys/devices/system/cpu/online", "CPUs"},
-		{"--cpuset-mems", f.CpusetMems, "/sys/devices/system/node/online", "memory nodes"},
-	} {
-		if c.list == "" {
-			continue
+	if f.CpusetCpus != "" {
+		if err := containers.CheckCpusetCpus(f.CpusetCpus); err != nil {
+			return cli.Usagef("%s", err)
 		}
-		want, err := parseCPUList(c.list)
-		if err != nil {
-			return cli.Usagef("bad %s %q: want a list such as 0-2,4", c.flag, c.list)
-		}
-		online := "0" // a kernel without NUMA has node 0 alone
-		if b, err := os.ReadFile(c.online); err == nil {
-			online = strings.TrimSpace(string(b))
-		}
-		have, err := parseCPUList(online)
-		if err != nil {
-			continue // an online list lepton cannot read: runc decides
-		}
-		for n := range want {
-			if !have[n] {
-				return cli.Usagef("bad %s %q: %d is not one of this machine's %s (%s)", c.flag, c.list, n, c.what, online)
-			}
+	}
+	if f.CpusetMems != "" {
+		if err := containers.CheckCpusetMems(f.CpusetMems); err != nil {
+			return cli.Usagef("%s", err)
 		}
 	}
 	hc.CpusetCpus, hc.CpusetMems = f.CpusetCpus, f.CpusetMems
@@ -279,28 +264,6 @@ func parseDevice(s string) (containers.DeviceMapping, error) {
 		return m, cli.Usagef("bad --device %q: %v", s, err)
 	}
 	return m, nil
-}
-
-// parseCPUList reads the kernel's list format ("0-3,8"), as a set.
-func parseCPUList(s string) (map[int]bool, error) {
-	out := map[int]bool{}
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil || a < 0 {
-			return nil, fmt.Errorf("bad list %q", s)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil || b < a || b-a > 1<<16 {
-				return nil, fmt.Errorf("bad list %q", s)
-			}
-		}
-		for n := a; n <= b; n++ {
-			out[n] = true
-		}
-	}
-	return out, nil
 }
 
 // validGroup says whether g is a GID or a plausible group name.

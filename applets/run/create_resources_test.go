@@ -280,31 +280,6 @@ func TestParseDevice(t *testing.T) {
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want []int
-		ok   bool
-	}{
-		{"0", []int{0}, true}, {"0-2,5", []int{0, 1, 2, 5}, true}, {"3,3", []int{3}, true},
-		{"", nil, false}, {"-1", nil, false}, {"2-1", nil, false}, {"0-", nil, false}, {"a", nil, false}, {"0,,1", nil, false},
-	} {
-		got, err := parseCPUList(tt.in)
-		if (err == nil) != tt.ok {
-			t.Errorf("parseCPUList(%q) error = %v, want ok %v", tt.in, err, tt.ok)
-			continue
-		}
-		if len(got) != len(tt.want) {
-			t.Errorf("parseCPUList(%q) = %v, want %v", tt.in, got, tt.want)
-		}
-		for _, n := range tt.want {
-			if !got[n] {
-				t.Errorf("parseCPUList(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		}
-	}
-}
-
 // blockDev is a block device of this machine, for the per-device block
 // I/O options (they stat it); the test skips without one.
 func blockDev(t *testing.T) string {

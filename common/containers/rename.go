@@ -8,7 +8,10 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+
+	"github.com/lepton-project/lepton/common/store"
 )
 
 // Rename gives container info the name newName. It claims the new name
@@ -19,6 +22,19 @@ func (d *Containers) Rename(ctx context.Context, info containers.Container, newN
 	oldName := info.Labels[LabelName]
 	if newName == oldName {
 		return nil
+	}
+	if oldName != "" && store.ValidateKey(oldName) == nil {
+		// Update rewrites a container under its name's lock: wait for one
+		// at work, and read the container again, so neither change is lost.
+		if err := d.names.Begin(ctx, oldName, info.ID, OpRename); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		defer d.names.Done(context.WithoutCancel(ctx), oldName, info.ID)
+		fresh, err := d.client.ContainerService().Get(ctx, info.ID)
+		if err != nil {
+			return err
+		}
+		info = fresh
 	}
 	if err := d.names.Take(ctx, d.client, newName, info.ID); err != nil {
 		return err

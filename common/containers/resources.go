@@ -468,6 +468,61 @@ func withoutDuplicateDevices(_ context.Context, _ oci.Client, _ *containers.Cont
 	return nil
 }
 
+// CheckCpusetCpus checks a --cpuset-cpus list: the kernel's list format
+// ("0-2,4"), naming only CPUs this machine has online.
+func CheckCpusetCpus(list string) error {
+	return checkCPUList("--cpuset-cpus", list, "/sys/devices/system/cpu/online", "CPUs")
+}
+
+// CheckCpusetMems checks a --cpuset-mems list as CheckCpusetCpus does,
+// against the memory nodes online.
+func CheckCpusetMems(list string) error {
+	return checkCPUList("--cpuset-mems", list, "/sys/devices/system/node/online", "memory nodes")
+}
+
+func checkCPUList(flag, list, online, what string) error {
+	want, err := parseCPUList(list)
+	if err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad %s %q: want a list such as 0-2,4", flag, list))
+	}
+	have := "0" // a kernel without NUMA has node 0 alone
+	if b, err := os.ReadFile(online); err == nil {
+		have = strings.TrimSpace(string(b))
+	}
+	set, err := parseCPUList(have)
+	if err != nil {
+		return nil // an online list lepton cannot read: runc decides
+	}
+	for n := range want {
+		if !set[n] {
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("bad %s %q: %d is not one of this machine's %s (%s)", flag, list, n, what, have))
+		}
+	}
+	return nil
+}
+
+// parseCPUList reads the kernel's list format ("0-3,8"), as a set.
+func parseCPUList(s string) (map[int]bool, error) {
+	out := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("bad list %q", s)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a || b-a > 1<<16 {
+				return nil, fmt.Errorf("bad list %q", s)
+			}
+		}
+		for n := a; n <= b; n++ {
+			out[n] = true
+		}
+	}
+	return out, nil
+}
+
 // cgroupRoot is where the cgroup file systems are mounted.
 var cgroupRoot = "/sys/fs/cgroup"
 

@@ -96,6 +96,12 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 			return nil, nil, err
 		}
 		defer d.names.Done(context.WithoutCancel(ctx), cfg.Name, ctr.ID())
+		// Read again under the claim: an update may have changed the
+		// container (its restart policy) while Begin waited on the lock.
+		if info, err = ctr.Info(ctx, containerd.WithoutRefreshedMetadata); err != nil {
+			return nil, nil, err
+		}
+		cfg = ConfigOf(info)
 	}
 	if err := d.refreshNamespaces(ctx, ctr, cfg); err != nil {
 		return nil, nil, err
