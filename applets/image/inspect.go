@@ -25,7 +25,9 @@ type inspectItem struct {
 	Id           string //nolint:revive // docker's spelling, for docker templates
 	RepoTags     []string
 	RepoDigests  []string
+	Comment      string // of the newest history entry, as docker shows a commit's -m
 	Created      string
+	Author       string
 	Architecture string
 	Os           string
 	Variant      string `json:",omitempty"`
@@ -107,6 +109,10 @@ func inspect(ctx context.Context, c *containerd.Client, img images.Image, all []
 			Healthcheck: cfg.Config.Healthcheck, Shell: cfg.Config.Shell, OnBuild: cfg.Config.OnBuild,
 		},
 		RootFS: rootFS{Type: cfg.RootFS.Type, Layers: []string{}},
+	}
+	it.Author = cfg.Author
+	if n := len(cfg.History); n > 0 {
+		it.Comment = cfg.History[n-1].Comment
 	}
 	if cfg.Created != nil {
 		it.Created = cfg.Created.UTC().Format(time.RFC3339Nano)

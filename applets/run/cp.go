@@ -12,20 +12,17 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	ctrs "github.com/containerd/containerd/v2/core/containers"
-	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
-	"github.com/lepton-project/lepton/common/crash"
 )
 
 type cpCmd struct {
@@ -82,7 +79,7 @@ func (cp *cpCmd) copy(ctx context.Context, a *app) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rootDir, release, err := containerRoot(ctx, c, info, a.g.DataRoot, a.g.Namespace)
+	rootDir, release, err := containerRoot(ctx, cs, info)
 	if err != nil {
 		return 0, err
 	}
@@ -150,75 +147,15 @@ func splitContainerPath(arg string) (ctr, p string) {
 // containerRoot is a host directory showing the container's file system:
 // the running process's root (with its volumes), or else its snapshot
 // mounted for the occasion.
-func containerRoot(ctx context.Context, c *containerd.Client, info ctrs.Container, dataRoot, namespace string) (string, func(), error) {
-	if ctr, err := c.LoadContainer(ctx, info.ID); err == nil {
+func containerRoot(ctx context.Context, cs *containers.Containers, info ctrs.Container) (string, func(), error) {
+	if ctr, err := cs.Client().LoadContainer(ctx, info.ID); err == nil {
 		if task, err := ctr.Task(ctx, nil); err == nil {
 			if st, err := task.Status(ctx); err == nil && st.Status == containerd.Running {
 				return "/proc/" + strconv.Itoa(int(task.Pid())) + "/root", func() {}, nil
 			}
 		}
 	}
-	return mountSnapshot(ctx, c, info, dataRoot, namespace, false)
-}
-
-// mountSnapshot mounts the container's snapshot on a new mountpoint under
-// the data root; release unmounts and removes it. Read-only, the
-// snapshot's writable layer is mounted as one more lower layer, so a
-// running container's own mount of it is left alone.
-func mountSnapshot(ctx context.Context, c *containerd.Client, info ctrs.Container, dataRoot, namespace string, readOnly bool) (string, func(), error) {
-	mounts, err := c.SnapshotService(info.Snapshotter).Mounts(ctx, info.SnapshotKey)
-	if err != nil {
-		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
-	}
-	if readOnly {
-		mounts = readOnlyMounts(mounts)
-	}
-	// Under the data root and named for this process, so a cp killed
-	// while the snapshot is mounted leaves a mount system check can own.
-	dir, err := containers.NewMountpoint(dataRoot, namespace)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := mount.All(mounts, dir); err != nil {
-		os.Remove(dir)
-		return "", nil, fmt.Errorf("mount the container's file system: %w", err)
-	}
-	crash.Point("cp-mounted")
-	return dir, func() {
-		mount.UnmountAll(dir, 0)
-		os.Remove(dir)
-	}, nil
-}
-
-// readOnlyMounts is mounts made read-only, as containerd's own
-// WithReadonlyTempMount makes them: an overlay loses its work directory
-// and its upper directory becomes its top lower one; any other mount gets
-// "ro".
-func readOnlyMounts(mounts []mount.Mount) []mount.Mount {
-	out := make([]mount.Mount, len(mounts))
-	for i, m := range mounts {
-		m.Options = slices.Clone(m.Options)
-		if m.Type != "overlay" {
-			m.Options = append(slices.DeleteFunc(m.Options, func(o string) bool { return o == "rw" || o == "ro" }), "ro")
-			out[i] = m
-			continue
-		}
-		upper := ""
-		m.Options = slices.DeleteFunc(m.Options, func(o string) bool {
-			if u, ok := strings.CutPrefix(o, "upperdir="); ok {
-				upper = u
-				return true
-			}
-			return strings.HasPrefix(o, "workdir=")
-		})
-		for j, o := range m.Options {
-			if lower, ok := strings.CutPrefix(o, "lowerdir="); ok && upper != "" {
-				m.Options[j] = "lowerdir=" + upper + ":" + lower
-			}
-		}
-		out[i] = m
-	}
-	return out
+	return cs.MountSnapshot(ctx, info, false)
 }
 
 // cpOpts are cp's options that reach the copy itself.

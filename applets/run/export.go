@@ -43,7 +43,7 @@ func (e *exportCmd) run(ctx context.Context, a *app, rest []string) error {
 	if info.SnapshotKey == "" {
 		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s has no file system to export", cli.Quote(e.Args.Container)))
 	}
-	dir, release, err := mountSnapshot(ctx, c, info, a.g.DataRoot, a.g.Namespace, true)
+	dir, release, err := cs.MountSnapshot(ctx, info, true)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,9 @@ const orphanAge = time.Minute
 //   - orphan-task: a task whose container is gone, which no command can
 //     reach (repair: kill and delete it);
 //   - stale-mount: a container file system a killed cp left mounted
-//     (repair: unmount it).
+//     (repair: unmount it);
+//   - unfinished-commit: a container a killed commit left paused
+//     (repair: resume it).
 //
 // Objects whose worker process still lives are skipped, and every removal
 // is decided again under the name lock that creating commands hold.
@@ -106,6 +108,7 @@ func walk(ctx context.Context, d *Containers, repair, full bool) ([]check.Proble
 		return r.Problems, nil
 	}
 	checkMounts(d, r)
+	checkPaused(ctx, d, r, all)
 	sn := c.SnapshotService(defaults.DefaultSnapshotter)
 	for key, created := range snaps {
 		if exists[key] || claimed[key] || time.Since(created) < orphanAge {

@@ -2,7 +2,8 @@
 
 // Package containers is lepton's container lifecycle: create a container
 // from a Plan, start it with its log kept, stop, kill, wait for, rename
-// and remove it, find it by name or ID prefix, prune the stopped ones, and
+// and remove it, find it by name or ID prefix, prune the stopped ones, list
+// a container's file changes (Diff) or make an image of it (Commit), and
 // check what killed commands left. It is what lepton's container commands
 // are made of, and it prints nothing: every call takes a context first and
 // returns errors of containerd's errdefs classes (errdefs.IsNotFound,
@@ -18,6 +19,8 @@
 //		Name: "web", Image: "localhost/busybox:latest", Cmd: []string{"httpd", "-f"},
 //	}}, containers.ForStart())
 //	task, exited, _ := cs.Start(ctx, ctr)
+//	limit := int64(256 << 20)
+//	cs.Update(ctx, ctr.ID(), containers.UpdateOptions{Memory: &limit})
 //	...
 //	cs.Exited(ctx, ctr, task, <-exited)
 //	cs.Remove(ctx, ctr.ID(), containers.RemoveOptions{Kill: true})
@@ -41,8 +44,9 @@
 //	(container.log, docker's json-file format), its /etc/hosts,
 //	resolv.conf and hostname, and its network plan (common/networks).
 //
-//	<data-root>/mounts/<namespace>/cp-<pid>-<start>-*   a stopped
-//	container's file system, mounted for a moment by cp.
+//	<data-root>/mounts/<namespace>/cp-<pid>-<start>-*   a container's
+//	file system (or its image's), mounted for a moment by cp, export,
+//	diff or commit (MountSnapshot).
 //
 // A container's output goes to a logging process the containerd shim runs
 // for each start of its task ("lepton-container __log DIR", see WithLogger
@@ -50,6 +54,20 @@
 // Restart policies are carried out by containerd's restart monitor; such a
 // container joins and leaves its networks through OCI hooks that run
 // lepton, the others from the process that starts and stops them.
+//
+// # Diff and commit
+//
+//	changes, _ := cs.Diff(ctx, id)   // []Change: {Added, "/new"}, ...
+//	img, _ := cs.Commit(ctx, id, containers.CommitOptions{
+//		Ref: "localhost/web:v2", Changes: []string{`CMD ["httpd", "-f"]`}, Pause: true,
+//	})
+//
+// Both compare the container's snapshot with a read-only view of its
+// image's top layer; on overlayfs they read the upper directory alone.
+// Commit writes the new layer, config and manifest under a lease of its
+// own, unpacks the image into the container's snapshotter and names it
+// last (CommitPrefix@digest when it has no name). ApplyChanges applies
+// docker's commit --change instructions to any image configuration.
 //
 // # Concurrency
 //
@@ -61,5 +79,9 @@
 // Every command writes its intent before touching containerd or the host,
 // so what a kill leaves has an owner that Check finds and repairs. A
 // remover (Prune, Check with repair) decides under the same lock a
-// starting command takes, never from a list read earlier.
+// starting command takes, never from a list read earlier. Update (docker
+// update: the cgroup of a running task at once, then the OCI spec and the
+// Config, so later starts keep it) reads and rewrites a container under
+// its name's lock once no other lepton is at work on it; start and rename
+// take that lock before they read it, so no change is lost between them.
 package containers
