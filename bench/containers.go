@@ -111,6 +111,8 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 		}{
 			{base, "", ctr("containers", "ls")},
 			{fmt.Sprintf("lepton ps -a (%d)", total), base, lep("lepton-container", "ps", "-a")},
+			{fmt.Sprintf("lepton info (%d)", total), base, lep("lepton", "info")},
+			{fmt.Sprintf("lepton system df (%d)", total), base, lep("lepton", "system", "df")},
 		} {
 			ds, err := timeRuns(r.argv, env, max(runs/3, 5))
 			if err != nil {
