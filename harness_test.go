@@ -164,6 +164,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 		}
 		logf.Close()
 		killShims(sock)
+		// A task containerd's restart monitor started while its namespace
+		// was being emptied leaves cgroups that only go once its shim has.
+		usedNamespaces.Range(func(ns, _ any) bool {
+			testns.RemoveCgroups(ns.(string))
+			return true
+		})
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -312,9 +318,13 @@ func cleanNamespace(address, ns string) {
 		return
 	}
 	defer c.Close()
+	usedNamespaces.Store(ns, true)
 	testns.Remove(ctx, c, ns)
 	testns.Remove(ctx, c, ns+"_history")
 }
+
+// usedNamespaces are the namespaces this run's scripts had.
+var usedNamespaces sync.Map
 
 var nsUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 

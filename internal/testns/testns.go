@@ -86,7 +86,7 @@ func Remove(ctx context.Context, c *containerd.Client, ns string) error {
 			return nil
 		})
 		if err = c.NamespaceService().Delete(ctx, ns); err == nil || errdefs.IsNotFound(err) {
-			removeCgroups(ns)
+			RemoveCgroups(ns)
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -94,10 +94,10 @@ func Remove(ctx context.Context, c *containerd.Client, ns string) error {
 	return fmt.Errorf("namespace %s left behind: %w", ns, err)
 }
 
-// removeCgroups removes the cgroups runc made for the namespace's
+// RemoveCgroups removes the cgroups runc made for the namespace's
 // containers (/sys/fs/cgroup/[CONTROLLER/]NS/ID), which outlive them; each
 // is empty by now, and rmdir leaves alone any that is not.
-func removeCgroups(ns string) {
+func RemoveCgroups(ns string) {
 	roots, _ := filepath.Glob("/sys/fs/cgroup/*/" + ns)
 	if _, err := os.Stat("/sys/fs/cgroup/" + ns + "/cgroup.procs"); err == nil {
 		roots = append(roots, "/sys/fs/cgroup/"+ns)
