@@ -40,7 +40,11 @@ func (cl *Claim) Busy() bool {
 
 // busy is the error for a container another live lepton is working on.
 func (cl *Claim) busy(name string) error {
-	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is busy: another lepton (pid %d) is %sing it; try again when it is done", name, cl.PID, cl.Op))
+	verb := map[string]string{OpCreate: "creating", OpRename: "renaming"}[cl.Op]
+	if verb == "" {
+		verb = cl.Op + "ing"
+	}
+	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is busy: another lepton (pid %d) is %s it; try again when it is done", name, cl.PID, verb))
 }
 
 // Names is the name claims of one namespace.

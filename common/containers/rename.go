@@ -20,21 +20,29 @@ import (
 // none. A name in use fails with ErrAlreadyExists.
 func (d *Containers) Rename(ctx context.Context, info containers.Container, newName string) error {
 	oldName := info.Labels[LabelName]
-	if newName == oldName {
-		return nil
-	}
-	if oldName != "" && store.ValidateKey(oldName) == nil {
+	for tries := 0; oldName != newName && oldName != "" && store.ValidateKey(oldName) == nil; tries++ {
 		// Update rewrites a container under its name's lock: wait for one
 		// at work, and read the container again, so neither change is lost.
 		if err := d.names.Begin(ctx, oldName, info.ID, OpRename); err != nil && !errdefs.IsNotFound(err) {
 			return err
 		}
-		defer d.names.Done(context.WithoutCancel(ctx), oldName, info.ID)
 		fresh, err := d.client.ContainerService().Get(ctx, info.ID)
 		if err != nil {
+			d.names.Done(context.WithoutCancel(ctx), oldName, info.ID)
 			return err
 		}
 		info = fresh
+		if info.Labels[LabelName] == oldName || tries == 3 {
+			defer d.names.Done(context.WithoutCancel(ctx), oldName, info.ID)
+			break
+		}
+		// Another rename won meanwhile: the claim under the name read
+		// first is not the container's any more.
+		d.names.Release(context.WithoutCancel(ctx), oldName, info.ID)
+		oldName = info.Labels[LabelName]
+	}
+	if newName == oldName {
+		return nil
 	}
 	if err := d.names.Take(ctx, d.client, newName, info.ID); err != nil {
 		return err

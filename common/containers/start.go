@@ -91,17 +91,26 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 	}
 	// While this start is at work, prune and system check leave the
 	// container alone; they wait on the same name lock.
-	if store.ValidateKey(cfg.Name) == nil {
-		if err := d.names.Begin(ctx, cfg.Name, ctr.ID(), OpStart); err != nil && !errdefs.IsNotFound(err) {
+	for name, tries := cfg.Name, 0; store.ValidateKey(name) == nil; tries++ {
+		if err := d.names.Begin(ctx, name, ctr.ID(), OpStart); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, err
 		}
-		defer d.names.Done(context.WithoutCancel(ctx), cfg.Name, ctr.ID())
-		// Read again under the claim: an update may have changed the
-		// container (its restart policy) while Begin waited on the lock.
-		if info, err = ctr.Info(ctx, containerd.WithoutRefreshedMetadata); err != nil {
+		// Read again, from containerd (not ctr's cached copy), under the
+		// claim: an update may have changed the container (its restart
+		// policy) while Begin waited on the lock, or a rename its name.
+		if info, err = ctr.Info(ctx); err != nil {
+			d.names.Done(context.WithoutCancel(ctx), name, ctr.ID())
 			return nil, nil, err
 		}
 		cfg = ConfigOf(info)
+		if cfg.Name == name || tries == 3 {
+			defer d.names.Done(context.WithoutCancel(ctx), name, ctr.ID())
+			break
+		}
+		// Renamed meanwhile: the claim Begin found or made under the old
+		// name is not the container's any more; work under the new one.
+		d.names.Release(context.WithoutCancel(ctx), name, ctr.ID())
+		name = cfg.Name
 	}
 	if err := d.refreshNamespaces(ctx, ctr, cfg); err != nil {
 		return nil, nil, err
