@@ -158,6 +158,7 @@ func (d *Containers) Commit(ctx context.Context, id string, o CommitOptions) (im
 	} else if err != nil {
 		return images.Image{}, fmt.Errorf("name image %s: %w", name, err)
 	}
+	d.publish(ctx, info, "commit", map[string]string{"comment": o.Message, "imageName": img.Name})
 	return img, nil
 }
 
@@ -358,10 +359,20 @@ func (d *Containers) pause(ctx context.Context, id string) (func() error, error)
 	crash.Point("commit-paused")
 	return func() error {
 		ctx := context.WithoutCancel(ctx)
-		if err := task.Resume(ctx); err != nil {
-			return fmt.Errorf("container %s is still paused (lepton unpause thaws it): %w", id, err)
+		err := task.Resume(ctx)
+		if err != nil {
+			// A stop, rm -f or unpause meanwhile has thawed or ended the
+			// task: nothing is left paused, and the layer is whole.
+			if st, serr := task.Status(ctx); errdefs.IsNotFound(serr) || serr == nil && st.Status != containerd.Paused {
+				err = nil
+			}
 		}
-		return d.setPausedBy(ctx, id, "")
+		if merr := d.setPausedBy(ctx, id, ""); err == nil && !errdefs.IsNotFound(merr) {
+			err = merr
+		} else if err != nil {
+			err = fmt.Errorf("container %s is still paused (lepton unpause thaws it): %w", id, err)
+		}
+		return err
 	}, nil
 }
 

@@ -167,7 +167,11 @@ func (d *Containers) Update(ctx context.Context, id string, o UpdateOptions) err
 		return err
 	}
 	return d.underName(ctx, id, func(info containers.Container) error {
-		return d.update(ctx, info, &o)
+		if err := d.update(ctx, info, &o); err != nil {
+			return err
+		}
+		d.publish(ctx, info, "update", nil)
+		return nil
 	})
 }
 
