@@ -392,13 +392,13 @@ func (u *usage) cacheRows() []dfCache {
 // library prefix dropped, <none> for an image known by digest alone.
 func splitName(name string) (repo, tag string) {
 	if registry.IsDangling(name) {
-		return strings.TrimPrefix(name[:strings.LastIndex(name, "@")], "docker.io/library/"), "<none>"
+		return strings.TrimPrefix(strings.TrimPrefix(name[:strings.LastIndex(name, "@")], "docker.io/library/"), "docker.io/"), "<none>"
 	}
 	repo, tag = name, "<none>"
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		repo, tag = name[:i], name[i+1:]
 	}
-	return strings.TrimPrefix(repo, "docker.io/library/"), tag
+	return strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/library/"), "docker.io/"), tag
 }
 
 func ago(t time.Time) string {

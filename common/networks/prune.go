@@ -8,7 +8,7 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-// Prune removes every network but the default one that no container is on
+// Prune removes every network but the default one that no running container is on
 // and that match (nil: all) selects, and returns the names it removed.
 // The list it starts from is old by the time it acts: Remove decides
 // again under the network's lock, so a network a container joined
@@ -23,7 +23,9 @@ func (ns *Networks) Prune(ctx context.Context, match func(*Network) bool) ([]str
 	var removed []string
 	var errs []error
 	for _, n := range all {
-		if n.Name == DefaultName || len(n.Endpoints) > 0 || match != nil && !match(n) {
+		// Endpoints are not looked at here: Remove sweeps those of ended
+		// containers and keeps a network a running one is on.
+		if n.Name == DefaultName || match != nil && !match(n) {
 			continue
 		}
 		err := ns.Remove(ctx, n.Name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -55,6 +56,15 @@ func PruneImages(ctx context.Context, c *containerd.Client, s *store.Store, name
 	var targets []string
 	for _, img := range all {
 		if len(o.Users[img.Name]) > 0 || !o.All && !IsDangling(img.Name) || o.Match != nil && !o.Match(img) {
+			continue
+		}
+		// Users is as old as the call: ask again for this image alone, so
+		// a container made from it since is seen (a run that has found the
+		// image but not yet made its container still races this).
+		if users, err := c.ContainerService().List(ctx, "image=="+strconv.Quote(img.Name)); err != nil || len(users) > 0 {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: see whether a container uses it: %w", img.Name, err))
+			}
 			continue
 		}
 		if err := c.ImageService().Delete(ctx, img.Name, images.SynchronousDelete()); err != nil {
