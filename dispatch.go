@@ -77,7 +77,9 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 			usage(env)
 			return cli.ExitOK
 		case a == "-v" || a == "--version":
-			return cli.Report(env, version(ctx, env, nil))
+			// docker's --version: the client's alone, no daemon asked.
+			fmt.Fprintf(env.Stdout, "lepton version %s\n", cli.ClientVersion())
+			return cli.ExitOK
 		case a == "--man":
 			return manPage(ctx, env, args[1:])
 		case globalFlags[flag] && hasValue:

@@ -28,8 +28,20 @@ func appletOfKind(kind string) string {
 	return ""
 }
 
+const inspectUsage = `Usage: lepton inspect [--type container|image|network|volume] [-f FORMAT] NAME...
+
+Show objects in detail, as one JSON array. Each NAME (or ID) is looked up as
+a container, an image, a network and a volume, in that order, unless --type
+names the kind.
+
+Options:
+  --type KIND          Only look for objects of this kind
+  -f, --format FORMAT  Go template applied to each object (default: a JSON array)
+`
+
 // inspectOptions are the generic inspect's command line.
 type inspectOptions struct {
+	help    bool
 	format  string
 	typ     string
 	targets []string
@@ -64,7 +76,8 @@ func parseInspect(args []string) (inspectOptions, error) {
 				o.format = val
 			}
 		case a == "-h" || a == "--help":
-			return o, cli.Usagef("usage: lepton inspect [--type container|image|network|volume] [-f FORMAT] NAME...")
+			o.help = true
+			return o, nil
 		default:
 			return o, cli.Usagef("unknown option %q (inspect takes --type and -f/--format)", a)
 		}
@@ -89,6 +102,10 @@ func inspectAny(ctx context.Context, env *cli.Env, globals, args []string) int {
 	o, err := parseInspect(args)
 	if err != nil {
 		return cli.Report(env, err)
+	}
+	if o.help {
+		fmt.Fprint(env.Stdout, inspectUsage)
+		return cli.ExitOK
 	}
 	run := func(applet string, stdout *bytes.Buffer, format string, targets []string) int {
 		aenv := *env

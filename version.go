@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -77,6 +78,10 @@ func version(ctx context.Context, env *cli.Env, args []string) error {
 			v.Server = &serverInfo{Name: "containerd", Address: opts.Address, Version: sv.Version, Revision: sv.Revision,
 				APIVersion: apiVersion, Os: runtime.GOOS, Arch: runtime.GOARCH}
 		}
+	}
+	if serverErr != nil && opts.Format != "" && opts.Format != "json" && strings.Contains(opts.Format, ".Server") {
+		// The template asks for what containerd did not say: why is the answer.
+		return &cli.ExitError{Code: 1, Err: serverErr}
 	}
 	if err := printVersion(env, opts.Format, &v); err != nil {
 		return err
