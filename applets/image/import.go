@@ -18,11 +18,13 @@ import (
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/errdefs"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/leases"
 	"github.com/lepton-project/lepton/common/registry"
 )
@@ -46,11 +48,10 @@ func (im *importCmd) run(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	cfg := ocispec.ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
-	for _, ch := range im.Changes {
-		if err := applyChange(&cfg, ch); err != nil {
-			return err
-		}
+	var cfg dockerspec.DockerOCIImageConfig
+	cfg.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	if err := containers.ApplyChanges(&cfg, im.Changes); err != nil {
+		return cli.Usagef("--change: %v", err) // the same instructions as commit's
 	}
 	osName, arch := runtime.GOOS, runtime.GOARCH
 	if im.Platform != "" {
@@ -109,13 +110,12 @@ func (im *importCmd) run(ctx context.Context, a *app) error {
 		return err
 	}
 	now := time.Now().UTC()
-	ic := ocispec.Image{
+	ic := dockerspec.DockerOCIImage{Image: ocispec.Image{
 		Created:  &now,
 		Platform: ocispec.Platform{OS: osName, Architecture: arch},
-		Config:   cfg,
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.Digest}},
 		History:  []ocispec.History{{Created: &now, CreatedBy: "lepton image import", Comment: im.Message}},
-	}
+	}, Config: cfg}
 	cfgDesc, err := writeJSON(ctx, cs, ocispec.MediaTypeImageConfig, ic, nil)
 	if err != nil {
 		return err
@@ -161,58 +161,4 @@ func checkTar(f *os.File) error {
 		return errdefs.ErrInvalidArgument.WithMessage("import: not a tar archive (plain, gzip, zstd or bzip2)")
 	}
 	return nil
-}
-
-// applyChange applies one Dockerfile-style instruction to the config.
-func applyChange(cfg *ocispec.ImageConfig, ch string) error {
-	instr, arg, _ := strings.Cut(strings.TrimSpace(ch), " ")
-	arg = strings.TrimSpace(arg)
-	list := func() ([]string, error) {
-		if strings.HasPrefix(arg, "[") {
-			var l []string
-			if err := json.Unmarshal([]byte(arg), &l); err != nil {
-				return nil, cli.Usagef("--change %q: bad JSON list: %v", ch, err)
-			}
-			return l, nil
-		}
-		return []string{"/bin/sh", "-c", arg}, nil
-	}
-	var err error
-	switch strings.ToUpper(instr) {
-	case "CMD":
-		cfg.Cmd, err = list()
-	case "ENTRYPOINT":
-		cfg.Entrypoint, err = list()
-	case "ENV":
-		k, v, ok := strings.Cut(arg, "=")
-		if !ok {
-			k, v, _ = strings.Cut(arg, " ")
-		}
-		if k == "" {
-			return cli.Usagef("--change %q: ENV needs KEY=VALUE", ch)
-		}
-		cfg.Env = append(cfg.Env, k+"="+v)
-	case "WORKDIR":
-		cfg.WorkingDir = arg
-	case "USER":
-		cfg.User = arg
-	case "LABEL":
-		k, v, _ := strings.Cut(arg, "=")
-		if cfg.Labels == nil {
-			cfg.Labels = map[string]string{}
-		}
-		cfg.Labels[k] = strings.Trim(v, `"`)
-	case "EXPOSE":
-		if cfg.ExposedPorts == nil {
-			cfg.ExposedPorts = map[string]struct{}{}
-		}
-		p := arg
-		if !strings.Contains(p, "/") {
-			p += "/tcp"
-		}
-		cfg.ExposedPorts[p] = struct{}{}
-	default:
-		return cli.Usagef("--change %q: lepton knows CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL and EXPOSE", ch)
-	}
-	return err
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -236,13 +235,9 @@ func (u *usage) measureContainers(ctx context.Context, c *containerd.Client) err
 	if err != nil {
 		return err
 	}
-	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	state, err := containers.TaskStatuses(ctx, c)
 	if err != nil {
 		return err
-	}
-	state := map[string]tasktypes.Status{}
-	for _, t := range resp.Tasks {
-		state[t.ID] = t.Status
 	}
 	for _, info := range all {
 		if containers.IsBuildStep(info) {
@@ -257,7 +252,7 @@ func (u *usage) measureContainers(ctx context.Context, c *containerd.Client) err
 		}
 		u.containerSize += size
 		st := state[info.ID]
-		live := st == tasktypes.Status_RUNNING || st == tasktypes.Status_PAUSED || st == tasktypes.Status_PAUSING
+		live := containers.Alive(st)
 		status := "exited"
 		switch {
 		case live:

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/pelletier/go-toml/v2"
@@ -123,13 +122,9 @@ func (c *infoCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 	if err != nil {
 		return err
 	}
-	resp, err := client.TaskService().List(cctx, &tasks.ListTasksRequest{})
+	state, err := containers.TaskStatuses(cctx, client)
 	if err != nil {
 		return err
-	}
-	state := map[string]tasktypes.Status{}
-	for _, t := range resp.Tasks {
-		state[t.ID] = t.Status
 	}
 	for _, info := range all {
 		if containers.IsBuildStep(info) {

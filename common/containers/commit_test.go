@@ -50,8 +50,8 @@ func TestApplyChanges(t *testing.T) {
 
 func TestApplyChangesRefuses(t *testing.T) {
 	for _, tt := range []struct{ change, want string }{
-		{"FROM x", "FROM cannot be applied by a commit"},
-		{"RUN true", "RUN cannot be applied by a commit"},
+		{"FROM x", "FROM cannot be applied as a change"},
+		{"RUN true", "RUN cannot be applied as a change"},
 		{"HEALTHCHECK NONE", "HEALTHCHECK cannot be applied"},
 		{"NOSUCH x", "NOSUCH cannot be applied"},
 		{"", "give one Dockerfile instruction"},

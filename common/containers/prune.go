@@ -11,6 +11,7 @@ import (
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 )
 
@@ -33,18 +34,14 @@ func (d *Containers) Prune(ctx context.Context, match func(info containers.Conta
 	if err != nil {
 		return nil, err
 	}
-	resp, err := d.client.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	states, err := TaskStatuses(ctx, d.client)
 	if err != nil {
 		return nil, err
-	}
-	live := map[string]bool{}
-	for _, t := range resp.Tasks {
-		live[t.ID] = t.Status == tasktypes.Status_RUNNING || t.Status == tasktypes.Status_PAUSED || t.Status == tasktypes.Status_PAUSING
 	}
 	var removed []Pruned
 	var errs []error
 	for _, info := range all {
-		if live[info.ID] || IsBuildStep(info) || match != nil && !match(info) {
+		if Alive(states[info.ID]) || IsBuildStep(info) || match != nil && !match(info) {
 			continue
 		}
 		size := dirSize(d.Dir(info.ID))
@@ -71,4 +68,24 @@ func dirSize(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// TaskStatuses is the status of every task of the namespace, by container
+// ID, from one call: what listing commands need of each container's state.
+func TaskStatuses(ctx context.Context, c *containerd.Client) (map[string]tasktypes.Status, error) {
+	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]tasktypes.Status, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		out[t.ID] = t.Status
+	}
+	return out, nil
+}
+
+// Alive says whether a task of that status has processes: running or
+// paused (or on its way to paused).
+func Alive(st tasktypes.Status) bool {
+	return st == tasktypes.Status_RUNNING || st == tasktypes.Status_PAUSED || st == tasktypes.Status_PAUSING
 }
