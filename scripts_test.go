@@ -345,8 +345,19 @@ func ptyrun(ts *testscript.TestScript, neg bool, args []string) {
 	select {
 	case err = <-waited:
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		ts.Fatalf("ptyrun: %s still running after 60s; the terminal showed:\n%s", args[1], out.String())
+		// A Go program prints every goroutine's stack on SIGQUIT: the
+		// terminal then shows where lepton was stuck.
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-waited:
+		case <-time.After(2 * time.Second):
+			cmd.Process.Kill()
+		}
+		select {
+		case <-read:
+		case <-time.After(2 * time.Second):
+		}
+		ts.Fatalf("ptyrun: %s still running after 60s; the terminal showed (with its stacks):\n%s", args[1], out.String())
 	}
 	select {
 	case <-read:
