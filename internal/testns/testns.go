@@ -74,7 +74,10 @@ func Remove(ctx context.Context, c *containerd.Client, ns string) error {
 		}
 	}
 	var err error
-	for range 20 {
+	// A chain of snapshots goes one generation a pass, and a daemon that
+	// just stopped (buildkitd) may still hold mounts for a moment: try for
+	// ten seconds, not a fixed count of passes.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		sn := c.SnapshotService(defaults.DefaultSnapshotter)
 		sn.Walk(ctx, func(ctx context.Context, info snapshots.Info) error {
 			sn.Remove(ctx, info.Name) // a parent goes once its children have
