@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
 	containerd "github.com/containerd/containerd/v2/client"
@@ -72,7 +73,9 @@ func Stream(ctx context.Context, c *containerd.Client, namespace string, describ
 		case <-ctx.Done():
 			return nil
 		case err := <-errs:
-			if ctx.Err() != nil {
+			// gRPC may end the stream at ctx's deadline a moment before
+			// ctx's own timer has marked it done.
+			if dl, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(dl) {
 				return nil
 			}
 			return fmt.Errorf("containerd's event stream ended: %w", err)
