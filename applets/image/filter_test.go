@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/registry"
 )
 
 func TestFilterMatch(t *testing.T) {
@@ -26,7 +27,7 @@ func TestFilterMatch(t *testing.T) {
 	}
 	createdOf := func(ref string) (time.Time, error) {
 		for _, img := range imgs {
-			if r, tag := splitName(img.name); r+":"+tag == ref {
+			if r, tag := registry.SplitName(img.name); r+":"+tag == ref {
 				return img.created, nil
 			}
 		}
@@ -56,8 +57,8 @@ func TestFilterMatch(t *testing.T) {
 		}
 		var got []string
 		for _, img := range imgs {
-			repo, tag := splitName(img.name)
-			if isDigestName(img.name) {
+			repo, tag := registry.SplitName(img.name)
+			if registry.IsDangling(img.name) {
 				repo = strings.TrimPrefix(img.name[:strings.LastIndex(img.name, "@")], "docker.io/library/")
 			}
 			it := &lsItem{Repository: repo, Tag: tag, created: img.created}

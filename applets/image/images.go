@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -97,18 +96,4 @@ func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) 
 		return nil, fmt.Errorf("image config %s: %w", desc.Digest, err)
 	}
 	return &cfg, nil
-}
-
-// splitName splits docker.io/library/alpine:3 into its repository and tag
-// as docker shows them (docker.io/library/ dropped).
-func splitName(name string) (repo, tag string) {
-	repo, tag = name, "<none>"
-	if i := strings.LastIndex(name, "@"); i >= 0 {
-		repo = name[:i]
-	} else if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		repo, tag = name[:i], name[i+1:]
-	}
-	repo = strings.TrimPrefix(repo, "docker.io/library/")
-	repo = strings.TrimPrefix(repo, "docker.io/")
-	return repo, tag
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/registry"
 	"github.com/lepton-project/lepton/common/store"
 )
 
@@ -93,10 +94,7 @@ func (l *lsCmd) run(ctx context.Context, a *app) error {
 			fmt.Fprintf(a.env.Stderr, "%s: %s: %v\n", a.env.Name, img.Name, err)
 			continue
 		}
-		repo, tag := splitName(img.Name)
-		if isDigestName(img.Name) {
-			repo, tag = strings.TrimPrefix(strings.TrimPrefix(img.Name[:strings.LastIndex(img.Name, "@")], "docker.io/library/"), "docker.io/"), "<none>"
-		}
+		repo, tag := registry.SplitName(img.Name)
 		id := img.Target.Digest.String()
 		if !l.NoTrunc {
 			id = img.Target.Digest.Encoded()[:12]
@@ -156,8 +154,6 @@ func forgetOrphans(ctx context.Context, cache *infoCache, cached []store.Entry, 
 		}
 	}
 }
-
-func isDigestName(n string) bool { return strings.Contains(n, "@sha256:") }
 
 // imageFilter is ls's --filter, matched by docker's rule (see
 // cli.Filters): reference=PATTERN (path.Match, against REPOSITORY:TAG,

@@ -200,7 +200,7 @@ func (u *usage) measureImages(ctx context.Context, c *containerd.Client) error {
 			}
 		}
 		for _, img := range byTarget[t] {
-			repo, tag := splitName(img.Name)
+			repo, tag := registry.SplitName(img.Name)
 			u.images = append(u.images, dfImage{
 				Repository: repo, Tag: tag, ID: img.Target.Digest.Encoded()[:12], CreatedSince: ago(img.CreatedAt),
 				Size: cli.HumanSize(size), SharedSize: cli.HumanSize(shared), UniqueSize: cli.HumanSize(size - shared),
@@ -381,19 +381,6 @@ func (u *usage) cacheRows() []dfCache {
 		})
 	}
 	return out
-}
-
-// splitName is docker's REPOSITORY and TAG of an image name: docker.io's
-// library prefix dropped, <none> for an image known by digest alone.
-func splitName(name string) (repo, tag string) {
-	if registry.IsDangling(name) {
-		return strings.TrimPrefix(strings.TrimPrefix(name[:strings.LastIndex(name, "@")], "docker.io/library/"), "docker.io/"), "<none>"
-	}
-	repo, tag = name, "<none>"
-	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		repo, tag = name[:i], name[i+1:]
-	}
-	return strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/library/"), "docker.io/"), tag
 }
 
 func ago(t time.Time) string {

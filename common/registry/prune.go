@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -79,8 +78,3 @@ func PruneImages(ctx context.Context, c *containerd.Client, s *store.Store, name
 	}
 	return res, errors.Join(errs...)
 }
-
-// IsDangling says whether an image name is lepton's name for an image
-// without a tag: REPOSITORY@sha256:... (what a build without -t, a load of
-// an untagged image or a tag moved elsewhere leaves).
-func IsDangling(name string) bool { return strings.Contains(name, "@sha256:") }
