@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -116,12 +115,12 @@ func (im *importCmd) run(ctx context.Context, a *app) error {
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.Digest}},
 		History:  []ocispec.History{{Created: &now, CreatedBy: "lepton image import", Comment: im.Message}},
 	}, Config: cfg}
-	cfgDesc, err := writeJSON(ctx, cs, ocispec.MediaTypeImageConfig, ic, nil)
+	cfgDesc, err := registry.WriteJSONBlob(ctx, cs, "import", ocispec.MediaTypeImageConfig, ic, nil)
 	if err != nil {
 		return err
 	}
 	manifest := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest, Config: cfgDesc, Layers: []ocispec.Descriptor{layer}}
-	mDesc, err := writeJSON(ctx, cs, ocispec.MediaTypeImageManifest, manifest, map[string]string{
+	mDesc, err := registry.WriteJSONBlob(ctx, cs, "import", ocispec.MediaTypeImageManifest, manifest, map[string]string{
 		"containerd.io/gc.ref.content.config": cfgDesc.Digest.String(),
 		"containerd.io/gc.ref.content.l.0":    layer.Digest.String(),
 	})
@@ -140,15 +139,6 @@ func (im *importCmd) run(ctx context.Context, a *app) error {
 	a.remember(ctx, c, img)
 	fmt.Fprintln(a.env.Stdout, cfgDesc.Digest)
 	return nil
-}
-
-func writeJSON(ctx context.Context, cs content.Store, mt string, v any, labels map[string]string) (ocispec.Descriptor, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	desc := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
-	return desc, content.WriteBlob(ctx, cs, "import-"+desc.Digest.Encoded(), bytes.NewReader(b), desc, content.WithLabels(labels))
 }
 
 // checkTar refuses what is not a tar archive before anything is stored.

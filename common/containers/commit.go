@@ -3,7 +3,6 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -119,7 +118,7 @@ func (d *Containers) Commit(ctx context.Context, id string, o CommitOptions) (im
 	ic.RootFS.Type = "layers"
 	ic.RootFS.DiffIDs = append(ic.RootFS.DiffIDs, diffID)
 	ic.History = append(ic.History, ocispec.History{Created: &now, Author: o.Author, CreatedBy: info.Labels[LabelCommand], Comment: o.Message})
-	cfgDesc, err := writeBlob(ctx, cs, ocispec.MediaTypeImageConfig, ic, nil)
+	cfgDesc, err := registry.WriteJSONBlob(ctx, cs, "lepton-commit", ocispec.MediaTypeImageConfig, ic, nil)
 	if err != nil {
 		return images.Image{}, fmt.Errorf("write the image config: %w", err)
 	}
@@ -133,7 +132,7 @@ func (d *Containers) Commit(ctx context.Context, id string, o CommitOptions) (im
 	for i, l := range m.Layers {
 		refs["containerd.io/gc.ref.content.l."+strconv.Itoa(i)] = l.Digest.String()
 	}
-	mDesc, err := writeBlob(ctx, cs, ocispec.MediaTypeImageManifest, m, refs)
+	mDesc, err := registry.WriteJSONBlob(ctx, cs, "lepton-commit", ocispec.MediaTypeImageManifest, m, refs)
 	if err != nil {
 		return images.Image{}, fmt.Errorf("write the image manifest: %w", err)
 	}
@@ -474,14 +473,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// writeBlob stores v as JSON of media type mt, with labels.
-func writeBlob(ctx context.Context, cs content.Store, mt string, v any, labels map[string]string) (ocispec.Descriptor, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	desc := ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(b), Size: int64(len(b))}
-	return desc, content.WriteBlob(ctx, cs, "lepton-commit-"+desc.Digest.Encoded(), bytes.NewReader(b), desc, content.WithLabels(labels))
 }
