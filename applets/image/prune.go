@@ -87,15 +87,11 @@ func (p *pruneCmd) run(ctx context.Context, a *app) error {
 	return nil
 }
 
-// pruneUntil reads an until= filter: a duration back from now (24h) or an
-// RFC 3339 time.
+// pruneUntil reads an until= filter as every lepton command reads a
+// time: a duration back from now (24h), RFC 3339 or Unix seconds.
 func pruneUntil(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
+	if v == "" {
+		return time.Time{}, cli.Usagef("bad filter \"until=\": give a time")
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, cli.Usagef("bad filter %q: until takes a duration (24h) or an RFC 3339 time", "until="+v)
-	}
-	return t, nil
+	return cli.ParseTime(v, now)
 }
