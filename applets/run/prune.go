@@ -5,7 +5,6 @@ package run
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	ctrs "github.com/containerd/containerd/v2/core/containers"
@@ -16,29 +15,16 @@ import (
 type pruneCmd struct {
 	cli.Command
 	Force   bool     `short:"f" long:"force" description:"Do not ask for confirmation"`
-	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only containers matching: label=KEY[=VALUE], until=TIME"`
+	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only containers matching: label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME"`
 }
 
 // run removes every container that is not running, then what killed
 // lepton processes left: name claims with no container and no live
 // creator, and container directories nobody owns.
 func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
-	var labels []string
-	var until time.Time
-	for _, f := range p.Filters {
-		k, v, ok := strings.Cut(f, "=")
-		switch {
-		case ok && k == "label":
-			labels = append(labels, v)
-		case ok && k == "until":
-			t, err := cli.ParseTime(v, time.Now())
-			if err != nil {
-				return err
-			}
-			until = t
-		default:
-			return cli.Usagef("bad filter %q: prune takes label=KEY[=VALUE] and until=TIME", f)
-		}
+	pf, err := cli.ParsePruneFilter(p.Filters, time.Now(), "container prune")
+	if err != nil {
+		return err
 	}
 	if !p.Force && !cli.Confirm(a.env, "This will remove all stopped containers.") {
 		return nil
@@ -48,17 +34,7 @@ func (p *pruneCmd) run(ctx context.Context, a *app, rest []string) error {
 		return err
 	}
 	defer cs.Client().Close()
-	removed, err := cs.Prune(ctx, func(info ctrs.Container) bool {
-		if !until.IsZero() && !info.CreatedAt.Before(until) {
-			return false
-		}
-		for _, l := range labels {
-			if !cli.MatchLabel(info.Labels, l) {
-				return false
-			}
-		}
-		return true
-	})
+	removed, err := cs.Prune(ctx, func(info ctrs.Container) bool { return pf.Match(info.CreatedAt, info.Labels) })
 	var reclaimed int64
 	for _, p := range removed {
 		reclaimed += p.Size

@@ -28,53 +28,6 @@ type pruneCmd struct {
 	Filters []string `long:"filter" value-name:"<KEY=VALUE>" description:"Only what matches: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]"`
 }
 
-// pruneFilter is system prune's --filter: docker's until= and label=,
-// label!= keys, applied to every kind that has a creation time or labels.
-type pruneFilter struct {
-	until    time.Time
-	labels   []string // every one must match
-	nolabels []string // none may match
-}
-
-func parsePruneFilter(fs []string, now time.Time) (pruneFilter, error) {
-	var pf pruneFilter
-	for _, f := range fs {
-		k, v, ok := strings.Cut(f, "=")
-		switch {
-		case strings.HasSuffix(k, "!") && strings.TrimSuffix(k, "!") == "label" && ok:
-			pf.nolabels = append(pf.nolabels, v)
-		case k == "label" && ok && v != "":
-			pf.labels = append(pf.labels, v)
-		case k == "until" && ok && v != "":
-			t, err := cli.ParseTime(v, now)
-			if err != nil {
-				return pf, err
-			}
-			pf.until = t
-		default:
-			return pf, cli.Usagef("bad filter %q: system prune takes until=TIME, label=KEY[=VALUE] and label!=KEY[=VALUE]", f)
-		}
-	}
-	return pf, nil
-}
-
-func (pf pruneFilter) match(created time.Time, labels map[string]string) bool {
-	if !pf.until.IsZero() && !created.Before(pf.until) {
-		return false
-	}
-	for _, l := range pf.labels {
-		if !cli.MatchLabel(labels, l) {
-			return false
-		}
-	}
-	for _, l := range pf.nolabels {
-		if cli.MatchLabel(labels, l) {
-			return false
-		}
-	}
-	return true
-}
-
 // run removes, in this order so that each step frees what the next one
 // looks at: stopped containers, networks no container is on, with
 // --volumes anonymous volumes no container uses, dangling images (every
@@ -84,7 +37,7 @@ func (pf pruneFilter) match(created time.Time, labels map[string]string) bool {
 // racing this loses nothing. A step that fails does not stop the next.
 func (c *pruneCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 	now := time.Now()
-	pf, err := parsePruneFilter(c.Filters, now)
+	pf, err := cli.ParsePruneFilter(c.Filters, now, "system prune")
 	if err != nil {
 		return err
 	}
@@ -121,7 +74,7 @@ func (c *pruneCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 		fmt.Fprintln(env.Stdout)
 	}
 
-	pruned, err := cs.Prune(ctx, func(info ctrs.Container) bool { return pf.match(info.CreatedAt, info.Labels) })
+	pruned, err := cs.Prune(ctx, func(info ctrs.Container) bool { return pf.Match(info.CreatedAt, info.Labels) })
 	errs = append(errs, err)
 	var ids []string
 	for _, p := range pruned {
@@ -130,13 +83,13 @@ func (c *pruneCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 	}
 	section("Deleted Containers:", ids)
 
-	nets, err := cs.Networks().Prune(ctx, func(n *networks.Network) bool { return pf.match(n.CreatedAt, n.Labels) })
+	nets, err := cs.Networks().Prune(ctx, func(n *networks.Network) bool { return pf.Match(n.CreatedAt, n.Labels) })
 	errs = append(errs, err)
 	section("Deleted Networks:", nets)
 
 	if c.Volumes {
 		vp, err := cs.Volumes().Prune(ctx, volumes.ContainerUsers(client), volumes.PruneOptions{
-			Match: func(v *volumes.Volume) bool { return pf.match(v.CreatedAt, v.Labels) },
+			Match: func(v *volumes.Volume) bool { return pf.Match(v.CreatedAt, v.Labels) },
 		})
 		errs = append(errs, err)
 		reclaimed += vp.Bytes
@@ -153,7 +106,7 @@ func (c *pruneCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 		}
 		res, err := registry.PruneImages(ctx, client, s, g.Namespace, registry.PruneOptions{
 			All: c.All, Users: users,
-			Match: func(img images.Image) bool { return pf.match(img.CreatedAt, img.Labels) },
+			Match: func(img images.Image) bool { return pf.Match(img.CreatedAt, img.Labels) },
 		})
 		errs = append(errs, err)
 		var lines []string
@@ -164,10 +117,10 @@ func (c *pruneCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error 
 	}
 
 	// Build cache has no labels: a label filter matches none of it.
-	if len(pf.labels) == 0 {
+	if !pf.HasLabels() {
 		o := build.PruneOptions{All: c.All}
-		if !pf.until.IsZero() {
-			o.KeepFor = max(now.Sub(pf.until), 0)
+		if !pf.Until.IsZero() {
+			o.KeepFor = max(now.Sub(pf.Until), 0)
 		}
 		bld := build.New(client, g.BuildDaemon(env), g.Registry())
 		res, err := bld.Prune(ctx, o)
