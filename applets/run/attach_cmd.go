@@ -45,7 +45,7 @@ func (at *attachCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	task, err := runningTask(ctx, c, info, at.Args.Container)
+	task, err := cs.RunningTask(ctx, info, at.Args.Container)
 	if err != nil {
 		return err
 	}

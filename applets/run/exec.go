@@ -4,19 +4,12 @@ package run
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
-	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
@@ -72,81 +65,37 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	c := cs.Client()
-	defer c.Close()
+	defer cs.Client().Close()
 	info, err := cs.Resolve(ctx, rest[0])
 	if err != nil {
 		return err
 	}
-	ctr, err := c.LoadContainer(ctx, info.ID)
-	if err != nil {
-		return err
-	}
-	task, err := ctr.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is not running", rest[0]))
-	}
-	if err != nil {
-		return err
-	}
-	// The spec came with the container's record: no second round trip.
-	var spec oci.Spec
-	if info.Spec == nil || json.Unmarshal(info.Spec.GetValue(), &spec) != nil || spec.Process == nil {
-		return fmt.Errorf("container %s has no usable spec", rest[0])
-	}
-	proc := *spec.Process
-	proc.Args = rest[1:]
-	proc.Terminal = e.TTY
-	if len(environ) > 0 {
-		proc.Env = replaceEnv(proc.Env, environ)
-	}
-	if e.Workdir != "" {
-		proc.Cwd = e.Workdir
-	}
-	s := spec
-	s.Process = &proc
-	if e.User != "" {
-		if err := oci.WithUser(e.User)(ctx, c, &info, &s); err != nil {
-			return fmt.Errorf("user %s: %w", e.User, err)
-		}
-	}
-	if e.Privileged {
-		// Every capability lepton itself holds, as run --privileged
-		// gives them.
-		if err := oci.WithAllCurrentCapabilities(ctx, c, &info, &s); err != nil {
-			return fmt.Errorf("--privileged: %w", err)
-		}
-	}
 	creator := cio.NullIO
-	var at *attachment
+	var at *containers.Attachment
 	if !e.Detach {
-		if at, err = a.attach(ctx, e.Interactive, e.TTY, "", keys); err != nil {
+		at, err = containers.Attach(ctx, containers.AttachOptions{
+			Stdin: a.env.Stdin, Stdout: a.env.Stdout, Stderr: a.env.Stderr,
+			Interactive: e.Interactive, TTY: e.TTY, DetachKeys: keys,
+		})
+		if err != nil {
 			return err
 		}
-		defer at.close()
-		creator = at.creator
+		defer at.Close()
+		creator = at.Creator
 	}
-	execID := "exec-" + randomHex(8)
-	p, err := task.Exec(ctx, execID, &proc, creator)
+	p, statusC, err := cs.Exec(ctx, info, rest[0], containers.ExecOptions{
+		Args: rest[1:], Env: environ, Workdir: e.Workdir, User: e.User, TTY: e.TTY, Privileged: e.Privileged,
+	}, creator)
 	if err != nil {
-		if st, serr := task.Status(ctx); serr == nil && st.Status != containerd.Running {
-			return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is %s, not running", rest[0], st.Status))
-		}
-		return err
+		// Docker's 126 and 127 for a command that cannot be run.
+		return commandFailure(err)
 	}
 	ctx = context.WithoutCancel(ctx)
 	defer p.Delete(ctx)
-	statusC, err := p.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	if err := p.Start(ctx); err != nil {
-		return commandFailure(containers.StartError(err))
-	}
 	if e.Detach {
 		return nil
 	}
-	at.started(ctx, p)
+	at.Started(ctx, p)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -154,7 +103,7 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		select {
 		case s := <-sigs:
 			p.Kill(ctx, s.(syscall.Signal))
-		case <-at.detached:
+		case <-at.Detached:
 			// lepton holds an exec's terminal itself: leaving ends it, and
 			// the command gets the hangup of a closed terminal.
 			return nil
@@ -170,56 +119,4 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 			return nil
 		}
 	}
-}
-
-// replaceEnv sets each KEY=VALUE of add in env, replacing an existing KEY.
-func replaceEnv(env, add []string) []string {
-	out := append([]string{}, env...)
-	for _, kv := range add {
-		k := kv
-		if i := indexByte(kv, '='); i >= 0 {
-			k = kv[:i]
-		}
-		replaced := false
-		for i, old := range out {
-			if j := indexByte(old, '='); j >= 0 && old[:j] == k {
-				out[i], replaced = kv, true
-			}
-		}
-		if !replaced {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// eofHook calls fn once when r reaches its end.
-type eofHook struct {
-	r    io.Reader
-	fn   func()
-	done bool
-}
-
-func (h *eofHook) Read(b []byte) (int, error) {
-	n, err := h.r.Read(b)
-	if err == io.EOF && !h.done {
-		h.done = true
-		h.fn()
-	}
-	return n, err
 }

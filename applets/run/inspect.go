@@ -116,17 +116,17 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 	if err != nil && !errdefs.IsNotFound(err) {
 		return inspectItem{}, err
 	}
-	st := stateOf(info, nil)
+	st := containers.StateOf(info, nil)
 	if err == nil && resp != nil {
-		st = stateOf(info, resp.Process)
+		st = containers.StateOf(info, resp.Process)
 	}
 	it := inspectItem{
 		Id: info.ID, Created: info.CreatedAt.UTC().Format(time.RFC3339Nano), Image: info.Image,
 		Name: "/" + cfg.Name, HostConfig: cfg.HostConfig,
 		LogPath: cs.LogPath(info.ID),
 		State: inspectState{
-			Status: st.status, Running: st.status == "running" || st.status == "paused", Paused: st.status == "paused",
-			Pid: int(st.pid), ExitCode: int(st.exitCode), Error: info.Labels[containers.LabelError], StartedAt: zeroTime, FinishedAt: zeroTime,
+			Status: st.Status, Running: st.Status == "running" || st.Status == "paused", Paused: st.Status == "paused",
+			Pid: int(st.Pid), ExitCode: int(st.ExitCode), Error: info.Labels[containers.LabelError], StartedAt: zeroTime, FinishedAt: zeroTime,
 		},
 		Config: inspectConfig{
 			Hostname: spec.Hostname, User: cfg.User, Tty: cfg.Tty, OpenStdin: cfg.OpenStdin, Cmd: cfg.Cmd,
@@ -148,8 +148,8 @@ func (a *app) inspect(ctx context.Context, cs *containers.Containers, info ctrs.
 	if t := info.Labels[containers.LabelStartedAt]; t != "" {
 		it.State.StartedAt = t
 	}
-	if !st.finishedAt.IsZero() {
-		it.State.FinishedAt = st.finishedAt.UTC().Format(time.RFC3339Nano)
+	if !st.FinishedAt.IsZero() {
+		it.State.FinishedAt = st.FinishedAt.UTC().Format(time.RFC3339Nano)
 	}
 	for k, v := range info.Labels {
 		if !isInternalLabel(k) {

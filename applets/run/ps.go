@@ -16,7 +16,6 @@ import (
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	tasktypes "github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
-	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/docker/go-units"
 
@@ -63,42 +62,6 @@ type psItem struct {
 	health  string // starting, healthy, unhealthy, or none without a healthcheck
 }
 
-// state is a container's docker-style state from its task.
-type state struct {
-	status     string // created, running, paused, exited
-	pid        uint32
-	exitCode   uint32
-	finishedAt time.Time
-}
-
-func stateOf(info ctrs.Container, t *tasktypes.Process) state {
-	if t == nil {
-		if info.Labels[containers.LabelStartedAt] == "" {
-			return state{status: "created"}
-		}
-		s := state{status: "exited"}
-		if code, err := strconv.Atoi(info.Labels[containers.LabelExitCode]); err == nil {
-			s.exitCode = uint32(code)
-		}
-		s.finishedAt, _ = time.Parse(time.RFC3339Nano, info.Labels[containers.LabelFinishedAt])
-		return s
-	}
-	switch t.Status {
-	case tasktypes.Status_RUNNING:
-		return state{status: "running", pid: t.Pid}
-	case tasktypes.Status_PAUSED, tasktypes.Status_PAUSING:
-		return state{status: "paused", pid: t.Pid}
-	case tasktypes.Status_CREATED:
-		return state{status: "created"}
-	default:
-		s := state{status: "exited", exitCode: t.ExitStatus}
-		if t.ExitedAt != nil {
-			s.finishedAt = t.ExitedAt.AsTime()
-		}
-		return s
-	}
-}
-
 func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 	f, err := parsePsFilters(p.Filters)
 	if err != nil {
@@ -131,16 +94,16 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 		if containers.IsBuildStep(info) {
 			continue
 		}
-		st := stateOf(info, byID[info.ID])
-		if !p.All && p.Last < 0 && !p.Latest && !f.Has("status") && st.status != "running" && st.status != "paused" {
+		st := containers.StateOf(info, byID[info.ID])
+		if !p.All && p.Last < 0 && !p.Latest && !f.Has("status") && st.Status != "running" && st.Status != "paused" {
 			continue
 		}
 		it := psItem{
 			ID: info.ID, Image: info.Image, Names: info.Labels[containers.LabelName],
-			Command: info.Labels[containers.LabelCommand], created: info.CreatedAt, exit: st.exitCode,
-			State: st.status, labels: info.Labels, Labels: joinUserLabels(info.Labels),
+			Command: info.Labels[containers.LabelCommand], created: info.CreatedAt, exit: st.ExitCode,
+			State: st.Status, labels: info.Labels, Labels: joinUserLabels(info.Labels),
 			CreatedAt:  info.CreatedAt.Format("2006-01-02 15:04:05 -0700 MST"),
-			RunningFor: ago(now, info.CreatedAt), Status: statusText(now, info, st),
+			RunningFor: containers.Ago(now, info.CreatedAt), Status: containers.StatusText(now, info, st),
 			Mounts: strings.Join(volumeNames(info.Labels), ","),
 		}
 		if it.Names == "" {
@@ -152,14 +115,14 @@ func (p *psCmd) run(ctx context.Context, a *app, rest []string) error {
 			if h := containers.ReadHealth(containers.Dir(a.g.DataRoot, a.g.Namespace, info.ID)); h != nil {
 				it.health = h.Status
 			}
-			if st.status == "running" {
-				it.Status += healthText(it.health)
+			if st.Status == "running" {
+				it.Status += containers.HealthText(it.health)
 			}
 		}
 		it.snapshotter, it.snapshotKey = info.Snapshotter, info.SnapshotKey
 		if mode := info.Labels[containers.LabelNetwork]; mode != "" {
 			it.Networks = mode
-			if st.status == "running" || st.status == "paused" {
+			if st.Status == "running" || st.Status == "paused" {
 				if idx == nil {
 					idx = netIndex{}
 					if nets, err := a.openNetworks(ctx); err == nil {
@@ -261,63 +224,6 @@ func chainSize(ctx context.Context, sn snapshots.Snapshotter, snapshotter, key s
 		memo[snapshotter+"\x00"+todo[i]] = below
 	}
 	return below
-}
-
-func statusText(now time.Time, info ctrs.Container, st state) string {
-	switch st.status {
-	case "running", "paused":
-		started, err := time.Parse(time.RFC3339Nano, info.Labels[containers.LabelStartedAt])
-		s := "Up"
-		if err == nil {
-			s = "Up " + duration(now.Sub(started))
-		}
-		if st.status == "paused" {
-			s += " (Paused)"
-		}
-		return s
-	case "exited":
-		if st.finishedAt.IsZero() {
-			return "Exited"
-		}
-		return fmt.Sprintf("Exited (%d) %s", st.exitCode, ago(now, st.finishedAt))
-	default:
-		return "Created"
-	}
-}
-
-// healthText is how docker's ps shows health after "Up ...".
-func healthText(h string) string {
-	if h == containers.HealthStarting {
-		return " (health: starting)"
-	}
-	return " (" + h + ")"
-}
-
-func ago(now, t time.Time) string { return duration(now.Sub(t)) + " ago" }
-
-// duration is docker's human duration: "Less than a second", "5 seconds",
-// "About a minute", "3 hours", "2 days".
-func duration(d time.Duration) string {
-	switch s := int(d.Seconds()); {
-	case s < 1:
-		return "Less than a second"
-	case s == 1:
-		return "1 second"
-	case s < 60:
-		return fmt.Sprintf("%d seconds", s)
-	case d.Minutes() < 2:
-		return "About a minute"
-	case d.Minutes() < 60:
-		return fmt.Sprintf("%d minutes", int(d.Minutes()))
-	case d.Hours() < 2:
-		return "About an hour"
-	case d.Hours() < 48:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	case d.Hours() < 24*14:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	default:
-		return fmt.Sprintf("%d weeks", int(d.Hours()/24/7))
-	}
 }
 
 func truncateWithDots(s string, n int) string {

@@ -175,16 +175,19 @@ func (a *app) runAttached(ctx context.Context, cs *containers.Containers, ctr co
 		if cfg.HostConfig.AutoRemove {
 			logDir = ""
 		}
-		at, err := a.attach(ctx, cfg.OpenStdin, cfg.Tty, logDir, nil)
+		at, err := containers.Attach(ctx, containers.AttachOptions{
+			Stdin: a.env.Stdin, Stdout: a.env.Stdout, Stderr: a.env.Stderr,
+			Interactive: cfg.OpenStdin, TTY: cfg.Tty, LogDir: logDir,
+		})
 		if err != nil {
 			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
-		defer at.close()
-		task, statusC, err := cs.Start(ctx, ctr, containers.WithIO(at.creator))
+		defer at.Close()
+		task, statusC, err := cs.Start(ctx, ctr, containers.WithIO(at.Creator))
 		if err != nil {
 			return failedRun(ctx, cs, ctr.ID(), cfg.HostConfig.AutoRemove, err)
 		}
-		at.started(ctx, task)
+		at.Started(ctx, task)
 		hctx, cancel := context.WithCancel(ctx)
 		checked := make(chan struct{})
 		go func() {

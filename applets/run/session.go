@@ -22,9 +22,6 @@ import (
 	"github.com/lepton-project/lepton/common/containers"
 )
 
-// defaultDetachKeys is docker's ctrl-p ctrl-q.
-const defaultDetachKeys = "ctrl-p,ctrl-q"
-
 // session is lepton attached to a container through its monitor (run -t,
 // start -a, attach): the container's output goes to our streams as it
 // comes, and with input, what we type goes to the container's terminal,
@@ -98,7 +95,7 @@ func (a *app) openSession(cs *containers.Containers, id string, input bool, deta
 
 // sendInput copies in to the container, less the detach keys.
 func (s *session) sendInput(in io.Reader, keys []byte) {
-	r := &detachReader{r: in, keys: keys, detached: s.detached}
+	r := containers.NewDetachReader(in, keys, s.detached)
 	buf := make([]byte, 4096)
 	for {
 		n, err := r.Read(buf)
@@ -118,7 +115,7 @@ func (s *session) send(p []byte) error {
 
 // followSize keeps the container's terminal the size of ours.
 func (s *session) followSize(ctx context.Context, p containerd.Process) {
-	followSize(ctx, s.size, p)
+	containers.FollowSize(ctx, s.size, p)
 }
 
 // drain waits a little for the output still on its way after an exit.
@@ -195,34 +192,11 @@ func oneStatus(st containerd.ExitStatus) <-chan containerd.ExitStatus {
 	return c
 }
 
-// parseDetachKeys reads docker's --detach-keys: keys joined by commas, each
-// a character or ctrl-X (X one of a-z @ [ \ ] ^ _). "" is the default.
+// parseDetachKeys is containers.ParseDetachKeys, its error a usage one.
 func parseDetachKeys(s string) ([]byte, error) {
-	if s == "" {
-		s = defaultDetachKeys
-	}
-	var keys []byte
-	for _, k := range strings.Split(s, ",") {
-		switch {
-		case len(k) == 1:
-			keys = append(keys, k[0])
-		case len(k) == 6 && strings.HasPrefix(strings.ToLower(k), "ctrl-"):
-			c := k[5]
-			switch {
-			case c >= 'a' && c <= 'z':
-				keys = append(keys, c-'a'+1)
-			case c >= 'A' && c <= 'Z':
-				keys = append(keys, c-'A'+1)
-			case c == '@':
-				keys = append(keys, 0)
-			case c >= '[' && c <= '_':
-				keys = append(keys, c-'['+27)
-			default:
-				return nil, cli.Usagef("bad --detach-keys %q: ctrl- takes a-z, @, [, \\, ], ^ or _", s)
-			}
-		default:
-			return nil, cli.Usagef("bad --detach-keys %q: want keys such as ctrl-p,ctrl-q or ctrl-a,x", s)
-		}
+	keys, err := containers.ParseDetachKeys(s)
+	if err != nil {
+		return nil, cli.Usagef("%s", err)
 	}
 	return keys, nil
 }
@@ -236,53 +210,4 @@ func sigProxyValue(v string) (bool, error) {
 		return false, nil
 	}
 	return false, cli.Usagef("bad --sig-proxy %q: want true or false", v)
-}
-
-// detachReader passes r through until the detach keys come, which it
-// holds back; then it closes detached and reads nothing more.
-type detachReader struct {
-	r        io.Reader
-	keys     []byte
-	matched  int
-	held     []byte
-	detached chan struct{}
-	done     bool
-}
-
-func (d *detachReader) Read(p []byte) (int, error) {
-	for {
-		if len(d.held) > 0 {
-			n := copy(p, d.held)
-			d.held = d.held[n:]
-			return n, nil
-		}
-		if d.done {
-			select {} // the session ends; the input is not closed
-		}
-		buf := make([]byte, len(p))
-		n, err := d.r.Read(buf)
-		var out []byte
-		for _, b := range buf[:n] {
-			if b == d.keys[d.matched] {
-				d.matched++
-				if d.matched == len(d.keys) {
-					d.done = true
-					close(d.detached)
-					break
-				}
-				continue
-			}
-			out = append(out, d.keys[:d.matched]...)
-			d.matched = 0
-			if b == d.keys[0] {
-				d.matched = 1
-				continue
-			}
-			out = append(out, b)
-		}
-		d.held = out
-		if len(out) == 0 && err != nil {
-			return 0, err
-		}
-	}
 }

@@ -27,13 +27,12 @@ func (t *topCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	c := cs.Client()
-	defer c.Close()
+	defer cs.Client().Close()
 	info, err := cs.Resolve(ctx, t.Args.Container)
 	if err != nil {
 		return err
 	}
-	task, err := runningTask(ctx, c, info, t.Args.Container)
+	task, err := cs.RunningTask(ctx, info, t.Args.Container)
 	if err != nil {
 		return err
 	}
