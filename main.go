@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/lepton-project/lepton/applets/build"
+	"github.com/lepton-project/lepton/applets/compose"
 	"github.com/lepton-project/lepton/applets/image"
 	pid1 "github.com/lepton-project/lepton/applets/init"
 	"github.com/lepton-project/lepton/applets/network"
@@ -28,6 +29,7 @@ func main() {
 // Keep it sorted; install.sh links exactly these names (lepton --list-applets).
 var applets = map[string]cli.Applet{
 	"lepton-build":     {Main: build.Main, Parser: build.Parser},
+	"lepton-compose":   {Main: compose.Main, Parser: compose.Parser},
 	"lepton-container": {Main: run.ContainerMain, Parser: run.ContainerParser},
 	"lepton-image":     {Main: image.Main, Parser: image.Parser},
 	"lepton-init":      {Main: pid1.Main, Parser: pid1.Parser},
@@ -58,8 +60,9 @@ var commands = map[string]struct {
 	"attach":      {"lepton-container", []string{"attach"}},
 	"build":       {"lepton-build", []string{"build"}},
 	"builder":     {"lepton-build", nil},
-	"container":   {"lepton-container", nil},
 	"commit":      {"lepton-container", []string{"commit"}},
+	"compose":     {"lepton-compose", nil},
+	"container":   {"lepton-container", nil},
 	"cp":          {"lepton-container", []string{"cp"}},
 	"create":      {"lepton-container", []string{"create"}},
 	"diff":        {"lepton-container", []string{"diff"}},

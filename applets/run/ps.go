@@ -335,3 +335,6 @@ func matchName(re *regexp.Regexp, name string) bool {
 }
 
 var _ = containerd.Running
+
+// Label is docker's {{.Label "KEY"}} in a ps --format template.
+func (it psItem) Label(key string) string { return it.labels[key] }
