@@ -13,6 +13,7 @@ import (
 	composecli "github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/lepton-project/lepton/common/cli"
 )
@@ -50,7 +51,7 @@ func (a *app) load(ctx context.Context) (*types.Project, error) {
 	}
 	p, err := opts.LoadProject(ctx)
 	if err != nil {
-		return nil, loadError(err)
+		return nil, loadError(badFile(opts.ConfigPaths, err))
 	}
 	if len(p.Jobs) > 0 {
 		return nil, refuse("jobs", "", "lepton-compose runs services only; make each job a service")
@@ -70,6 +71,25 @@ func unsetEmpty(o *composecli.ProjectOptions) error {
 		}
 	}
 	return nil
+}
+
+// badFile names the file a YAML syntax error is in: compose-go's
+// message gives the line but not the file.
+func badFile(paths []string, err error) error {
+	if !strings.HasPrefix(err.Error(), "yaml:") {
+		return err
+	}
+	for _, f := range paths {
+		b, rerr := os.ReadFile(f)
+		if rerr != nil {
+			continue
+		}
+		var n yaml.Node
+		if yerr := yaml.Unmarshal(b, &n); yerr != nil {
+			return fmt.Errorf("%s: %w", f, yerr)
+		}
+	}
+	return err
 }
 
 // loadError says that the project could not be read, keeping what

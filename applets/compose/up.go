@@ -184,11 +184,6 @@ func (a *app) orphans(ctx context.Context, cs *containers.Containers, p *types.P
 // healthy when it has a healthcheck; a one-shot service that exited 0
 // counts as ready.
 func (e *engine) waitReady(ctx context.Context, names []string, timeout time.Duration) error {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, n := range names {
 		e.mu.Lock()
@@ -286,7 +281,7 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 		g.Wait()
 	}
 	code := 0
-	stopping := false
+	stopping, interrupted := false, false
 	stopped := make(chan struct{})
 	stop := func(kill bool) {
 		if kill {
@@ -305,6 +300,7 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 				continue
 			}
 			fmt.Fprintln(a.env.Stderr, "Gracefully stopping... (press Ctrl+C again to force)")
+			interrupted = true
 			stop(false)
 		case ex := <-exits:
 			fmt.Fprintf(a.env.Stdout, "%s exited with code %d\n", ex.m.name, ex.code)
@@ -321,7 +317,7 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 		case <-stopped:
 			stopLogs()
 			<-allDone
-			return exitCode(code, true)
+			return exitCode(code, interrupted)
 		case <-allDone:
 			for len(exits) > 0 {
 				ex := <-exits
@@ -333,15 +329,20 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 			if stopping {
 				<-stopped
 			}
-			return exitCode(code, stopping)
+			return exitCode(code, interrupted)
 		}
 	}
 }
 
+// exitCode is how a foreground up ends: with --exit-code-from's (or
+// --abort-on-container-exit's) code, else 130 when Ctrl-C stopped it, as
+// a shell reports an interrupted command.
 func exitCode(code int, interrupted bool) error {
+	if code == 0 && interrupted {
+		code = 130
+	}
 	if code != 0 {
 		return &cli.ExitError{Code: code}
 	}
-	_ = interrupted
 	return nil
 }
