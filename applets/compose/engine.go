@@ -448,6 +448,12 @@ func writeProjectFile(dir, kind, key string, data []byte) (string, error) {
 		return "", err
 	}
 	defer os.Remove(f.Name())
+	// Readable by any user the container runs as, as docker compose
+	// makes them (mode 0444).
+	if err := f.Chmod(0o444); err != nil {
+		f.Close()
+		return "", err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return "", err
