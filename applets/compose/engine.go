@@ -392,6 +392,14 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 		return "", err
 	}
 	ctr, err := e.cs.Create(ctx, plan, containers.ForStart())
+	if errdefs.IsAlreadyExists(err) {
+		// Another up of the same project, at the same moment, made it:
+		// the name claim let one of them through. Theirs is as good as
+		// ours when it is the same service, number and configuration.
+		if id, ok := e.sameContainer(ctx, name, labels); ok {
+			return id, nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", name, err)
 	}
@@ -411,6 +419,47 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 	}
 	e.say(name, "Started")
 	return ctr.ID(), nil
+}
+
+// sameContainer looks for container name as another command makes it
+// and, when it is this one's to be (same project, service, number and
+// config hash), starts it unless noStart and returns its ID.
+func (e *engine) sameContainer(ctx context.Context, name string, labels map[string]string) (string, bool) {
+	for try := 0; try < 50; try++ {
+		info, err := e.cs.Resolve(ctx, name)
+		if err == nil {
+			for _, k := range []string{labelProject, labelService, labelNumber, labelHash} {
+				if info.Labels[k] != labels[k] {
+					return "", false
+				}
+			}
+			if e.noStart {
+				return info.ID, true
+			}
+			for ; try < 50; try++ {
+				running, err := e.cs.Running(ctx, info.ID)
+				if err == nil && running {
+					e.say(name, "Running")
+					return info.ID, true
+				}
+				// Not started yet: by the other command, soon, or by
+				// this one now; both may try, one wins.
+				if ctr, err := e.cs.Client().LoadContainer(ctx, info.ID); err == nil {
+					if _, _, err := e.cs.Start(ctx, ctr); err == nil {
+						e.say(name, "Started")
+						return info.ID, true
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return "", false
+		}
+		if !errdefs.IsNotFound(err) {
+			return "", false
+		}
+		time.Sleep(100 * time.Millisecond) // claimed, not yet in containerd
+	}
+	return "", false
 }
 
 func (e *engine) planInput(s types.ServiceConfig, name, image string, labels map[string]string) planInput {

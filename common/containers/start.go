@@ -80,14 +80,22 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 	if err != nil {
 		return nil, nil, err
 	}
+	leftover := false
 	if old != nil {
-		if st != containerd.Stopped {
+		switch st {
+		case containerd.Stopped:
+			if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+				return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
+			}
+			d.leaveNetworks(ctx, ctr.ID(), cfg)
+		case containerd.Created:
+			// Made but never started: a start at work right now, or one
+			// killed between the two steps. The claim below tells them
+			// apart.
+			leftover = true
+		default:
 			return nil, nil, errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf("container %s is already %s", cfg.Name, st))
 		}
-		if _, err := old.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			return nil, nil, fmt.Errorf("clear the container's previous run: %w", err)
-		}
-		d.leaveNetworks(ctx, ctr.ID(), cfg)
 	}
 	// While this start is at work, prune and system check leave the
 	// container alone; they wait on the same name lock.
@@ -111,6 +119,14 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		// name is not the container's any more; work under the new one.
 		d.names.Release(context.WithoutCancel(ctx), name, ctr.ID())
 		name = cfg.Name
+	}
+	if leftover {
+		// Under the claim no live lepton is starting the container, so
+		// its created task is a killed start's: clear it and start anew.
+		if _, err := old.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, fmt.Errorf("clear the task a killed start left: %w", err)
+		}
+		d.leaveNetworks(ctx, ctr.ID(), cfg)
 	}
 	if err := d.refreshNamespaces(ctx, ctr, cfg); err != nil {
 		return nil, nil, err
@@ -138,6 +154,16 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		o.io = logIO(&logURI{self: self, dir: dir}, cfg.Tty, stdin)
 	}
 	task, err := ctr.NewTask(ctx, o.io)
+	for tries := 0; err != nil && leftoverBundle(err) && tries < 50; tries++ {
+		// A start killed in the middle of NewTask: containerd finishes
+		// or rolls back that task by itself, soon. A task it finished is
+		// the killed start's and goes.
+		time.Sleep(100 * time.Millisecond)
+		if t, st, terr := taskStatus(ctx, ctr); terr == nil && t != nil && st == containerd.Created {
+			t.Delete(ctx, containerd.WithProcessKill)
+		}
+		task, err = ctr.NewTask(ctx, o.io)
+	}
 	if err != nil {
 		return nil, nil, StartError(err)
 	}
@@ -174,6 +200,12 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		return nil, nil, err
 	}
 	return task, statusC, nil
+}
+
+// leftoverBundle says whether NewTask failed on the state of another
+// task of the container that containerd is still making or unmaking.
+func leftoverBundle(err error) bool {
+	return errdefs.IsAlreadyExists(err) || strings.Contains(err.Error(), "file exists")
 }
 
 // StartError is err, from starting a container's or an exec's process,
