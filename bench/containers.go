@@ -25,7 +25,7 @@ const benchNS = "lepton-bench"
 // benchContainers times container commands beside ctr doing the same work
 // against the same daemon, in a namespace of their own that is removed
 // afterwards.
-func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
+func benchContainers(tmp, bindir, home, address string, runs, ncont int, onlyCompose bool) error {
 	ctx := namespaces.WithNamespace(context.Background(), benchNS)
 	c, err := containerd.New(address)
 	if err != nil {
@@ -54,6 +54,9 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 			return fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, out)
 		}
 		return nil
+	}
+	if onlyCompose {
+		return benchCompose(tmp, lep, must, env, img0, max(runs/5, 3), map[string]time.Duration{})
 	}
 	if err := must(lep("lepton-run", "-d", "--name", "execbox", img0, "sleep", "3600")); err != nil {
 		return err
@@ -161,6 +164,10 @@ func benchContainers(tmp, bindir, home, address string, runs, ncont int) error {
 	// rm -f of 100 stopped containers in one command, beside ctr
 	// containers rm of 100: each made the way its own tool makes them.
 	if err := benchRm(ctr, lep, must, env, img0, max(runs/3, 3), medians); err != nil {
+		return err
+	}
+	fmt.Println()
+	if err := benchCompose(tmp, lep, must, env, img0, max(runs/5, 3), medians); err != nil {
 		return err
 	}
 	fmt.Println()

@@ -29,7 +29,7 @@ func main() {
 	bin := flag.String("lepton", "", "Lepton binary to time (default: build this checkout)")
 	address := flag.String("address", "/run/containerd/containerd.sock", "Containerd socket for the container benchmarks (skipped when none answers)")
 	ncont := flag.Int("containers", 1000, "Containers for ps to list")
-	only := flag.String("only", "", "Run only this group: build")
+	only := flag.String("only", "", "Run only this group: build or compose")
 	flag.Parse()
 	if err := bench(*runs, *nvol, *bin, *address, *ncont, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -54,7 +54,7 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	}
 	bindir := filepath.Join(tmp, "bin")
 	os.MkdirAll(bindir, 0o755)
-	for _, n := range []string{"lepton", "lepton-volume", "lepton-run", "lepton-container", "lepton-image"} {
+	for _, n := range []string{"lepton", "lepton-volume", "lepton-run", "lepton-container", "lepton-image", "lepton-network", "lepton-compose"} {
 		if err := os.Symlink(bin, filepath.Join(bindir, n)); err != nil {
 			return err
 		}
@@ -63,8 +63,11 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	if only == "build" {
 		return benchBuild(tmp, bindir, home, address, runs)
 	}
+	if only == "compose" {
+		return benchContainers(tmp, bindir, home, address, runs, ncont, true)
+	}
 	if only != "" {
-		return fmt.Errorf("-only %s: the only group is build", only)
+		return fmt.Errorf("-only %s: the groups are build and compose", only)
 	}
 	if err := seedVolumes(home, nvol); err != nil {
 		return err
@@ -89,7 +92,7 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 		fmt.Printf("\ncontainer benchmarks skipped: no containerd at %s\n", address)
 		return nil
 	}
-	if err := benchContainers(tmp, bindir, home, address, runs, ncont); err != nil {
+	if err := benchContainers(tmp, bindir, home, address, runs, ncont, false); err != nil {
 		return err
 	}
 	return benchBuild(tmp, bindir, home, address, runs)

@@ -354,18 +354,29 @@ func (d *downCmd) run(ctx context.Context, a *app, _ []string) error {
 		}
 		fmt.Fprintf(a.env.Stderr, "%s: found orphan containers (%v) of services the compose file no longer has: remove them with --remove-orphans\n", a.env.Name, names)
 	}
-	err = inOrder(ctx, p, todo, true, func(ctx context.Context, m member) error {
+	// Stops go in reverse dependency order; each container's removal
+	// starts as soon as it has stopped, beside the next stops, since
+	// nothing depends on the order of removals.
+	var removals errgroup.Group
+	err = inOrder(ctx, p, todo, true, func(sctx context.Context, m member) error {
 		if m.running() {
-			if err := cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(d.Timeout)}); err != nil && !errdefs.IsNotFound(err) {
+			if err := cs.Stop(sctx, m.info, containers.StopOptions{Timeout: seconds(d.Timeout), ForRemove: true}); err != nil && !errdefs.IsNotFound(err) {
 				return fmt.Errorf("stop %s: %w", m.name, err)
 			}
 		}
-		if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: d.Volumes}); err != nil {
-			return fmt.Errorf("remove %s: %w", m.name, err)
-		}
-		fmt.Fprintf(a.env.Stderr, "Container %s  Removed\n", m.name)
+		// The command's context: the stop's ends with its service.
+		removals.Go(func() error {
+			if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: d.Volumes}); err != nil {
+				return fmt.Errorf("remove %s: %w", m.name, err)
+			}
+			fmt.Fprintf(a.env.Stderr, "Container %s  Removed\n", m.name)
+			return nil
+		})
 		return nil
 	})
+	if rerr := removals.Wait(); err == nil {
+		err = rerr
+	}
 	if err != nil {
 		return err
 	}

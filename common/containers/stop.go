@@ -36,6 +36,10 @@ type StopOptions struct {
 	// Timeout is how long to wait for the exit before SIGKILL; nil means
 	// the container's stop timeout, else 10s; a negative one waits for ever.
 	Timeout *time.Duration
+	// ForRemove says the caller removes the container next (compose
+	// down): its network endpoints are left for Remove to free, which it
+	// does anyway, instead of being freed twice.
+	ForRemove bool
 }
 
 // Stop sends the stop signal, waits, then kills, and frees the container's
@@ -49,7 +53,9 @@ func (d *Containers) Stop(ctx context.Context, info containers.Container, o Stop
 	if err != nil {
 		return err
 	}
-	d.leaveNetworks(ctx, info.ID, ConfigOf(info))
+	if !o.ForRemove {
+		d.leaveNetworks(ctx, info.ID, ConfigOf(info))
+	}
 	if stopped {
 		d.publish(ctx, info, "stop", nil)
 	}
