@@ -4,6 +4,7 @@ package compose
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/events"
 	"github.com/lepton-project/lepton/common/networks"
 )
 
@@ -352,13 +354,45 @@ type eventsCmd struct {
 	Args serviceArgs `positional-args:"yes"`
 }
 
+// composeEvent is docker compose's --json line.
+type composeEvent struct {
+	Time       string            `json:"time"`
+	Type       string            `json:"type"`
+	Action     string            `json:"action"`
+	ID         string            `json:"id"`
+	Service    string            `json:"service"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// run streams the events of the project's containers, from now until
+// interrupted: containerd keeps no history.
 func (c *eventsCmd) run(ctx context.Context, a *app, _ []string) error {
 	p, err := a.load(ctx)
 	if err != nil {
 		return err
 	}
-	return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
-		"lepton compose events is not supported yet: run lepton events --filter label=%s=%s (add --format json for JSON lines)", labelProject, p.Name))
+	if _, err := selected(p, c.Args.Services); err != nil {
+		return err
+	}
+	cl, err := a.g.Client(ctx)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	enc := json.NewEncoder(a.env.Stdout)
+	enc.SetEscapeHTML(false)
+	return events.Stream(ctx, cl, a.g.Namespace, containers.EventActor, func(e events.Event) error {
+		attrs := e.Actor.Attributes
+		svc := attrs[labelService]
+		if e.Type != events.Container || attrs[labelProject] != p.Name || len(c.Args.Services) > 0 && !slices.Contains(c.Args.Services, svc) {
+			return nil
+		}
+		if c.JSON {
+			return enc.Encode(composeEvent{Time: time.Unix(0, e.TimeNano).UTC().Format(time.RFC3339Nano), Type: e.Type, Action: e.Action, ID: e.Actor.ID, Service: svc, Attributes: attrs})
+		}
+		_, err := fmt.Fprintln(a.env.Stdout, e.String())
+		return err
+	})
 }
 
 type cpCmd struct {
