@@ -240,13 +240,21 @@ func (c *pullCmd) run(ctx context.Context, a *app, _ []string) error {
 		return err
 	}
 	defer cs.Client().Close()
-	var ss []types.ServiceConfig
+	var ss, buildable []types.ServiceConfig
 	for _, n := range names {
 		// A service that is built has nothing to pull, unless it names
-		// an image that may be in a registry already.
-		if s := p.Services[n]; s.Image != "" {
+		// an image that may be in a registry already; if it is not, the
+		// build makes it, so that is no failure.
+		switch s := p.Services[n]; {
+		case s.Image == "":
+		case s.Build != nil:
+			buildable = append(buildable, s)
+		default:
 			ss = append(ss, s)
 		}
+	}
+	if err := a.pullServices(ctx, cs, p, buildable, c.Quiet, true); err != nil {
+		return err
 	}
 	return a.pullServices(ctx, cs, p, ss, c.Quiet, c.IgnoreFailures)
 }
