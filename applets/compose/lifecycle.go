@@ -27,6 +27,14 @@ import (
 // for the commands that work on what exists.
 func (a *app) targets(ctx context.Context, services []string, oneoff bool) (*types.Project, *containers.Containers, []member, error) {
 	p, err := a.load(ctx)
+	if errdefs.IsNotFound(err) && a.pf.Project != "" && len(a.pf.Files) == 0 {
+		// docker compose -p NAME down (ps, stop, ...) works without the
+		// file: the project is what carries its label.
+		p, err = &types.Project{Name: a.pf.Project, Services: types.Services{}}, nil
+		if len(services) > 0 {
+			return nil, nil, nil, errdefs.ErrInvalidArgument.WithMessage("services can be named only with the project's compose file: give -f FILE or run in its directory")
+		}
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -338,8 +346,9 @@ func (d *downCmd) run(ctx context.Context, a *app, _ []string) error {
 	c := cs.Client()
 	defer c.Close()
 	var todo, orphans []member
+	fileless := len(p.ComposeFiles) == 0 // -p NAME alone: everything of NAME goes
 	for _, m := range ms {
-		if _, ok := p.Services[m.service]; !ok && !d.RemoveOrphans {
+		if _, ok := p.Services[m.service]; !ok && !d.RemoveOrphans && !fileless {
 			if _, disabled := p.DisabledServices[m.service]; !disabled {
 				orphans = append(orphans, m)
 				continue
