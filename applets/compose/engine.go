@@ -43,6 +43,7 @@ type engine struct {
 
 	mu      sync.Mutex
 	current map[string][]string // service → IDs of its containers now
+	changed map[string]bool     // services this command made containers of
 	created []string            // containers this command made, which a failure removes
 	madeNet []string            // networks this command made
 	madeVol []string            // volumes this command made
@@ -54,7 +55,7 @@ func (a *app) newEngine(ctx context.Context, cs *containers.Containers, p *types
 	if err != nil {
 		return nil, err
 	}
-	return &engine{a: a, cs: cs, p: p, out: a.env.Stderr, existing: ms, current: map[string][]string{}}, nil
+	return &engine{a: a, cs: cs, p: p, out: a.env.Stderr, existing: ms, current: map[string][]string{}, changed: map[string]bool{}}, nil
 }
 
 func (e *engine) say(name, what string) {
@@ -302,6 +303,17 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 	}
 	digest := imageDigest(ctx, e.cs.Client(), image)
 	hash := configHash(s)
+	// depends_on restart: true — a dependency this command recreated
+	// means this service's kept containers restart, so that they
+	// reconnect to the new one.
+	restartKept := false
+	e.mu.Lock()
+	for dep, d := range s.DependsOn {
+		if d.Restart && e.changed[dep] {
+			restartKept = true
+		}
+	}
+	e.mu.Unlock()
 	byNumber := map[int]member{}
 	var extra []member
 	for _, m := range e.existing {
@@ -321,6 +333,12 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 			m, ok := byNumber[n]
 			if ok && !e.forceRecreate && (e.noRecreate || m.info.Labels[labelHash] == hash && (digest == "" || m.info.Labels[labelImage] == digest)) {
 				ids[n-1] = m.info.ID
+				if m.running() && restartKept && !e.noStart {
+					if err := e.cs.Stop(gctx, m.info, containers.StopOptions{Timeout: seconds(e.stopTimeout)}); err != nil {
+						return fmt.Errorf("restart %s: %w", m.name, err)
+					}
+					m.state.Status = "exited"
+				}
 				if m.running() || e.noStart {
 					e.say(m.name, "Running")
 					return nil
@@ -342,6 +360,9 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 			}
 			id, err := e.create(gctx, s, n, image, digest, hash, ok)
 			ids[n-1] = id
+			e.mu.Lock()
+			e.changed[s.Name] = true
+			e.mu.Unlock()
 			return err
 		})
 	}

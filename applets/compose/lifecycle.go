@@ -178,11 +178,17 @@ type restartCmd struct {
 }
 
 func (c *restartCmd) run(ctx context.Context, a *app, _ []string) error {
-	p, cs, ms, err := a.targets(ctx, c.Args.Services, false)
+	p, cs, ms, err := a.targets(ctx, nil, false)
 	if err != nil {
 		return err
 	}
 	defer cs.Client().Close()
+	if len(c.Args.Services) > 0 {
+		if _, err := selected(p, c.Args.Services); err != nil {
+			return err
+		}
+		ms = ofServices(ms, withRestartDependents(p, c.Args.Services))
+	}
 	err = inOrder(ctx, p, ms, true, func(ctx context.Context, m member) error {
 		if !m.running() {
 			return nil
@@ -196,6 +202,28 @@ func (c *restartCmd) run(ctx context.Context, a *app, _ []string) error {
 		m.state.Status = "exited"
 		return startMember(ctx, a, cs, m)
 	})
+}
+
+// withRestartDependents is names and, recursively, the services that
+// depend on one of them with restart: true, which restart with it.
+func withRestartDependents(p *types.Project, names []string) []string {
+	out := slices.Clone(names)
+	for changed := true; changed; {
+		changed = false
+		for n, s := range p.Services {
+			if slices.Contains(out, n) {
+				continue
+			}
+			for dep, d := range s.DependsOn {
+				if d.Restart && slices.Contains(out, dep) {
+					out = append(out, n)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 type killCmd struct {
