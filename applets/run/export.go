@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type exportCmd struct {
@@ -54,9 +55,9 @@ func (e *exportCmd) run(ctx context.Context, a *app, rest []string) error {
 	}
 	defer root.Close()
 	if e.Output == "" {
-		return writeTar(a.env.Stdout, root, ".", ".")
+		return containers.WriteTar(a.env.Stdout, root, ".", ".")
 	}
-	return writeFileAtomically(e.Output, func(w io.Writer) error { return writeTar(w, root, ".", ".") })
+	return writeFileAtomically(e.Output, func(w io.Writer) error { return containers.WriteTar(w, root, ".", ".") })
 }
 
 // writeFileAtomically writes name through a temporary file beside it,

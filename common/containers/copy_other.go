@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package run
+package containers
 
 import "os"
 

@@ -1,6 +1,6 @@
 //go:build linux
 
-package run
+package containers
 
 import (
 	"archive/tar"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/containerd/errdefs"
 )
 
 func TestEntryName(t *testing.T) {
@@ -29,6 +31,39 @@ func TestEntryName(t *testing.T) {
 	} {
 		if got := entryName(tt.in); got != tt.want {
 			t.Errorf("entryName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSplitCopyPath(t *testing.T) {
+	for _, tt := range []struct{ in, ctr, p string }{
+		{"box:/etc/hosts", "box", "/etc/hosts"},
+		{"box:", "box", ""},
+		{"-", "", "-"},
+		{"/a:b", "", "/a:b"}, // a host path that holds a colon
+		{"./a:b", "", "./a:b"},
+		{"file", "", "file"},
+		{":x", "", ":x"},
+	} {
+		if ctr, p := SplitCopyPath(tt.in); ctr != tt.ctr || p != tt.p {
+			t.Errorf("SplitCopyPath(%q) = %q, %q; want %q, %q", tt.in, ctr, p, tt.ctr, tt.p)
+		}
+	}
+}
+
+func TestCheckCopyPaths(t *testing.T) {
+	for _, tt := range []struct {
+		src, dst string
+		ok       bool
+	}{
+		{"box:/f", "/tmp", true},
+		{"-", "box:/", true},
+		{"a:/f", "b:/f", false},
+		{"/f", "-", false},
+	} {
+		err := CheckCopyPaths(tt.src, tt.dst)
+		if (err == nil) != tt.ok || err != nil && !errdefs.IsInvalidArgument(err) {
+			t.Errorf("CheckCopyPaths(%q, %q) = %v, want ok %v", tt.src, tt.dst, err, tt.ok)
 		}
 	}
 }
@@ -62,8 +97,8 @@ func listTar(t *testing.T, dir, rel, name string) []string {
 	}
 	defer root.Close()
 	var buf bytes.Buffer
-	if err := writeTar(&buf, root, rel, name); err != nil {
-		t.Fatalf("writeTar(%s, %s) = %v", dir, rel, err)
+	if err := WriteTar(&buf, root, rel, name); err != nil {
+		t.Fatalf("WriteTar(%s, %s) = %v", dir, rel, err)
 	}
 	var names []string
 	tr := tar.NewReader(&buf)
@@ -201,7 +236,7 @@ func TestExtractTarArchive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := extractTarAs(bytes.NewReader(buf.Bytes()), root, "out", cpOpts{archive: archive}); err != nil {
+		if err := extractTarAs(bytes.NewReader(buf.Bytes()), root, "out", CopyOptions{Archive: archive}); err != nil {
 			t.Fatalf("extractTarAs(archive %v) = %v", archive, err)
 		}
 		root.Close()
