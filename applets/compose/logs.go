@@ -50,23 +50,11 @@ func (l *logsCmd) run(ctx context.Context, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := selected(p, l.Args.Services); err != nil {
-		return err
-	}
-	cs, err := a.open(ctx)
+	_, cs, ms, err := a.targets(ctx, l.Args.Services, false)
 	if err != nil {
 		return err
 	}
 	defer cs.Client().Close()
-	ms, err := members(ctx, cs.Client(), p.Name, false)
-	if err != nil {
-		return err
-	}
-	ms = ofServices(ms, l.Args.Services)
 	if l.Index > 0 {
 		var keep []member
 		for _, m := range ms {

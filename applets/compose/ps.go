@@ -397,17 +397,41 @@ func (c *eventsCmd) run(ctx context.Context, a *app, _ []string) error {
 
 type cpCmd struct {
 	cli.Command
-	Args struct {
-		Src string `positional-arg-name:"<SRC>" required:"yes" description:"SERVICE:PATH or a host path"`
-		Dst string `positional-arg-name:"<DEST>" required:"yes" description:"SERVICE:PATH or a host path"`
+	Archive    bool `short:"a" long:"archive" description:"Keep the files' owners (UID and GID) and full modes"`
+	FollowLink bool `short:"L" long:"follow-link" description:"Copy what a symbolic link at SRC points to, not the link itself"`
+	Index      int  `long:"index" value-name:"<N>" default:"1" description:"Which container of the service"`
+	Args       struct {
+		Src string `positional-arg-name:"<SRC>" required:"yes" description:"SERVICE:PATH, a host path, or - for a tar stream on stdin"`
+		Dst string `positional-arg-name:"<DEST>" required:"yes" description:"SERVICE:PATH, a host path, or - for a tar stream on stdout"`
 	} `positional-args:"yes"`
 }
 
+// run is lepton cp with SERVICE:PATH standing for the service's
+// container (--index picks among several).
 func (c *cpCmd) run(ctx context.Context, a *app, _ []string) error {
-	p, err := a.load(ctx)
+	if err := containers.CheckCopyPaths(c.Args.Src, c.Args.Dst); err != nil {
+		return cli.Usagef("%s", strings.ReplaceAll(err.Error(), "CONTAINER", "SERVICE"))
+	}
+	svc, _ := containers.SplitCopyPath(c.Args.Src)
+	if svc == "" {
+		svc, _ = containers.SplitCopyPath(c.Args.Dst)
+	}
+	_, cs, ms, err := a.targets(ctx, []string{svc}, false)
 	if err != nil {
 		return err
 	}
-	return errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf(
-		"lepton compose cp is not supported yet: copy with lepton cp and the container's name, %s-SERVICE-1:PATH (lepton compose ps shows the names)", p.Name))
+	defer cs.Client().Close()
+	m, err := indexed(ms, svc, c.Index)
+	if err != nil {
+		return err
+	}
+	// The container's ID, which no name can shadow, in the service's place.
+	swap := func(arg string) string {
+		if s, p := containers.SplitCopyPath(arg); s == svc {
+			return m.info.ID + ":" + p
+		}
+		return arg
+	}
+	_, err = cs.Copy(ctx, swap(c.Args.Src), swap(c.Args.Dst), a.env.Stdin, a.env.Stdout, containers.CopyOptions{Archive: c.Archive, FollowLink: c.FollowLink})
+	return err
 }
