@@ -271,10 +271,15 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 			g.Add(1)
 			go func() {
 				defer g.Done()
+				if !m.running() {
+					return
+				}
 				if kill {
-					cs.Kill(ctx, m.info, syscall.SIGKILL)
-				} else {
-					cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)})
+					if cs.Kill(ctx, m.info, syscall.SIGKILL) == nil {
+						fmt.Fprintf(a.env.Stderr, "Container %s  Killed\n", m.name)
+					}
+				} else if cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)}) == nil {
+					fmt.Fprintf(a.env.Stderr, "Container %s  Stopped\n", m.name)
 				}
 			}()
 		}
