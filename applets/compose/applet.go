@@ -15,7 +15,6 @@ package compose
 
 import (
 	"context"
-	"os"
 
 	flags "github.com/jessevdk/go-flags"
 
@@ -90,16 +89,5 @@ type app struct {
 // open connects to containerd and opens the container lifecycle of the
 // namespace; closing its Client is the caller's.
 func (a *app) open(ctx context.Context) (*containers.Containers, error) {
-	self := a.env.Getenv("LEPTON_SELF")
-	if self == "" {
-		var err error
-		if self, err = os.Executable(); err != nil {
-			return nil, err
-		}
-	}
-	opts := []containers.Option{containers.WithLogger(self), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr))}
-	if initPath := a.env.Getenv("LEPTON_INIT"); initPath != "" {
-		opts = append(opts, containers.WithInit(initPath))
-	}
-	return a.g.Containers(ctx, opts...)
+	return a.g.LeptonContainers(ctx, a.env)
 }

@@ -400,7 +400,7 @@ func mounts(in planInput, p *containers.Plan) error {
 					user = append(user, fmt.Sprintf("mode=%o", t.Mode))
 				}
 			}
-			m.Options = tmpfsOptions(user)
+			m.Options = containers.TmpfsOptions(user)
 		default:
 			return refuse("volumes type "+v.Type, s.Name, "lepton mounts bind, volume and tmpfs")
 		}
@@ -412,28 +412,11 @@ func mounts(in planInput, p *containers.Plan) error {
 		if opts != "" {
 			user = strings.Split(opts, ",")
 		}
-		p.Mounts = append(p.Mounts, containers.Mount{Type: "tmpfs", Target: target, Options: tmpfsOptions(user)})
+		p.Mounts = append(p.Mounts, containers.Mount{Type: "tmpfs", Target: target, Options: containers.TmpfsOptions(user)})
 	}
 	return nil
 }
 
-// tmpfsOptions are docker's tmpfs defaults, nosuid, nodev and noexec,
-// with the service's own options after them (exec, suid and dev lift one).
-func tmpfsOptions(user []string) []string {
-	opts := []string{"nosuid", "nodev", "noexec"}
-	for _, o := range user {
-		switch o {
-		case "":
-		case "exec", "suid", "dev":
-			opts = slices.DeleteFunc(opts, func(d string) bool { return d == "no"+o })
-		default:
-			if !slices.Contains(opts, o) {
-				opts = append(opts, o)
-			}
-		}
-	}
-	return opts
-}
 
 // secretsAndConfigs mount each secret at /run/secrets/NAME and each
 // config at /NAME (or their target), read-only, from the file they name

@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	flags "github.com/jessevdk/go-flags"
@@ -154,27 +153,7 @@ func (a *app) client(ctx context.Context) (*containerd.Client, error) {
 // open connects to containerd and opens the container lifecycle of the
 // namespace; closing its Client is the caller's.
 func (a *app) open(ctx context.Context, extra ...containers.Option) (*containers.Containers, error) {
-	self, err := a.self()
-	if err != nil {
-		return nil, err
-	}
-	opts := append([]containers.Option{containers.WithLogger(self), containers.WithProgress(a.env.Stderr, cli.IsTerminal(a.env.Stderr))}, extra...)
-	if initPath := a.env.Getenv("LEPTON_INIT"); initPath != "" {
-		// A static lepton for --init where self is not one (the test
-		// harness's binary is built with cgo).
-		opts = append(opts, containers.WithInit(initPath))
-	}
-	return a.g.Containers(ctx, opts...)
-}
-
-// self is the lepton binary the shim runs as the logging binary. The test
-// harness sets LEPTON_SELF because its binary answers to applet names only
-// through the links it made.
-func (a *app) self() (string, error) {
-	if s := a.env.Getenv("LEPTON_SELF"); s != "" {
-		return s, nil
-	}
-	return os.Executable()
+	return a.g.LeptonContainers(ctx, a.env, extra...)
 }
 
 // openNetworks opens the namespace's networks, for commands that show

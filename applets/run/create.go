@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -137,7 +136,7 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 		if !filepath.IsAbs(dst) {
 			return nil, cli.Usagef("--tmpfs %q: the path must be absolute", v)
 		}
-		m := containers.Mount{Type: "tmpfs", Target: dst, Options: tmpfsOptions(opts)}
+		m := containers.Mount{Type: "tmpfs", Target: dst, Options: containers.TmpfsOptions(strings.Split(opts, ","))}
 		tmpfs[dst] = opts
 		p.Mounts = append(p.Mounts, m)
 	}
@@ -482,7 +481,7 @@ func parseMountFlag(v string) (containers.Mount, error) {
 		if m.Source != "" {
 			return m, cli.Usagef("--mount %q: a tmpfs has no source", v)
 		}
-		m.Options = tmpfsOptions(strings.Join(m.Options, ","))
+		m.Options = containers.TmpfsOptions(m.Options)
 	default:
 		return m, cli.Usagef("--mount %q: type must be bind, volume or tmpfs", v)
 	}
@@ -537,20 +536,3 @@ func parseRestart(s string) (containers.RestartPolicy, error) {
 	return p, nil
 }
 
-// tmpfsOptions are docker's defaults for a tmpfs (nosuid, nodev, noexec)
-// with the user's options after them; exec, suid and dev lift a default.
-func tmpfsOptions(user string) []string {
-	opts := []string{"nosuid", "nodev", "noexec"}
-	for _, o := range strings.Split(user, ",") {
-		switch o {
-		case "":
-		case "exec", "suid", "dev":
-			opts = slices.DeleteFunc(opts, func(d string) bool { return d == "no"+o })
-		default:
-			if !slices.Contains(opts, o) {
-				opts = append(opts, o)
-			}
-		}
-	}
-	return opts
-}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -61,4 +62,22 @@ func checkMounts(d *Containers, r *check.Report) {
 			return os.Remove(dir)
 		})
 	}
+}
+
+// TmpfsOptions are docker's defaults for a tmpfs (nosuid, nodev, noexec)
+// with the user's options after them; exec, suid and dev lift a default.
+func TmpfsOptions(user []string) []string {
+	opts := []string{"nosuid", "nodev", "noexec"}
+	for _, o := range user {
+		switch o {
+		case "":
+		case "exec", "suid", "dev":
+			opts = slices.DeleteFunc(opts, func(d string) bool { return d == "no"+o })
+		default:
+			if !slices.Contains(opts, o) {
+				opts = append(opts, o)
+			}
+		}
+	}
+	return opts
 }
