@@ -255,26 +255,9 @@ func restartPolicy(s types.ServiceConfig) (containers.RestartPolicy, error) {
 			return containers.RestartPolicy{}, refuse("deploy.restart_policy.condition "+d.Condition, s.Name, "want none, on-failure or any")
 		}
 	}
-	name, count, hasCount := strings.Cut(r, ":")
-	p := containers.RestartPolicy{Name: name}
-	switch name {
-	case "", "no":
-		p.Name = "no"
-	case "always", "unless-stopped":
-	case "on-failure":
-		if hasCount {
-			n, err := strconv.Atoi(count)
-			if err != nil || n < 0 {
-				return p, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: bad restart %q: the retry count must be a whole number", s.Name, r))
-			}
-			p.MaximumRetryCount = n
-		}
-		return p, nil
-	default:
-		return p, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: bad restart %q: want no, always, on-failure[:N] or unless-stopped", s.Name, r))
-	}
-	if hasCount {
-		return p, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: bad restart %q: only on-failure takes a retry count", s.Name, r))
+	p, err := containers.ParseRestartPolicy(r)
+	if err != nil {
+		return p, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: bad restart %q: %v", s.Name, r, err))
 	}
 	return p, nil
 }
@@ -416,7 +399,6 @@ func mounts(in planInput, p *containers.Plan) error {
 	}
 	return nil
 }
-
 
 // secretsAndConfigs mount each secret at /run/secrets/NAME and each
 // config at /NAME (or their target), read-only, from the file they name

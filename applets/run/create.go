@@ -512,27 +512,9 @@ func checkCap(flag, c string) error {
 }
 
 func parseRestart(s string) (containers.RestartPolicy, error) {
-	name, count, hasCount := strings.Cut(s, ":")
-	p := containers.RestartPolicy{Name: name}
-	switch name {
-	case "", "no":
-		p.Name = "no"
-	case "always", "unless-stopped":
-	case "on-failure":
-		if hasCount {
-			n, err := strconv.Atoi(count)
-			if err != nil || n < 0 {
-				return p, cli.Usagef("bad --restart %q: the retry count must be a whole number", s)
-			}
-			p.MaximumRetryCount = n
-		}
-		return p, nil
-	default:
-		return p, cli.Usagef("bad --restart %q: want no, always, on-failure[:N] or unless-stopped", s)
-	}
-	if hasCount {
-		return p, cli.Usagef("bad --restart %q: only on-failure takes a retry count", s)
+	p, err := containers.ParseRestartPolicy(s)
+	if err != nil {
+		return p, cli.Usagef("bad --restart %q: %v", s, err)
 	}
 	return p, nil
 }
-

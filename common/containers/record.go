@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/runtime/restart"
+	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 )
@@ -124,6 +126,34 @@ type PortBinding struct {
 type RestartPolicy struct {
 	Name              string
 	MaximumRetryCount int
+}
+
+// ParseRestartPolicy reads docker's restart policy: no (or ""), always,
+// on-failure[:N] or unless-stopped. Its error says what is wrong, for the
+// caller to put after the flag or field it came from.
+func ParseRestartPolicy(s string) (RestartPolicy, error) {
+	name, count, hasCount := strings.Cut(s, ":")
+	p := RestartPolicy{Name: name}
+	switch name {
+	case "", "no":
+		p.Name = "no"
+	case "always", "unless-stopped":
+	case "on-failure":
+		if hasCount {
+			n, err := strconv.Atoi(count)
+			if err != nil || n < 0 {
+				return p, errdefs.ErrInvalidArgument.WithMessage("the retry count must be a whole number")
+			}
+			p.MaximumRetryCount = n
+		}
+		return p, nil
+	default:
+		return p, errdefs.ErrInvalidArgument.WithMessage("want no, always, on-failure[:N] or unless-stopped")
+	}
+	if hasCount {
+		return p, errdefs.ErrInvalidArgument.WithMessage("only on-failure takes a retry count")
+	}
+	return p, nil
 }
 
 // Restarts says whether containerd's restart monitor brings the container
