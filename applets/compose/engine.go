@@ -14,9 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"strings"
+
 	"github.com/compose-spec/compose-go/v2/graph"
 	"github.com/compose-spec/compose-go/v2/types"
 	containerd "github.com/containerd/containerd/v2/client"
+	ctrs "github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
 	"golang.org/x/sync/errgroup"
 
@@ -353,12 +356,16 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 				e.say(m.name, "Started")
 				return nil
 			}
+			var carry []containers.Mount
 			if ok {
+				if !e.renewAnon {
+					carry = e.anonymousMounts(gctx, m.info)
+				}
 				if err := e.remove(gctx, m); err != nil {
 					return err
 				}
 			}
-			id, err := e.create(gctx, s, n, image, digest, hash, ok)
+			id, err := e.create(gctx, s, n, image, digest, hash, ok, carry)
 			ids[n-1] = id
 			e.mu.Lock()
 			e.changed[s.Name] = true
@@ -398,7 +405,7 @@ func (e *engine) remove(ctx context.Context, m member) error {
 }
 
 // create makes container number n of s and, unless noStart, starts it.
-func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image, digest, hash string, recreated bool) (string, error) {
+func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image, digest, hash string, recreated bool, carry []containers.Mount) (string, error) {
 	labels := projectLabels(e.p)
 	labels[labelService] = s.Name
 	labels[labelNumber] = strconv.Itoa(n)
@@ -411,6 +418,17 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 	plan, err := servicePlan(e.planInput(s, name, image, labels))
 	if err != nil {
 		return "", err
+	}
+	// The old container's anonymous volumes go where the new one would
+	// have had new ones (its own volumes: entries or its image's VOLUME).
+	for _, m := range carry {
+		i := slices.IndexFunc(plan.Mounts, func(pm containers.Mount) bool { return pm.Target == m.Target })
+		switch {
+		case i < 0:
+			plan.Mounts = append(plan.Mounts, m)
+		case plan.Mounts[i].Type == "volume" && plan.Mounts[i].Source == "":
+			plan.Mounts[i].Source = m.Source
+		}
 	}
 	ctr, err := e.cs.Create(ctx, plan, containers.ForStart())
 	if errdefs.IsAlreadyExists(err) {
@@ -481,6 +499,26 @@ func (e *engine) sameContainer(ctx context.Context, name string, labels map[stri
 		time.Sleep(100 * time.Millisecond) // claimed, not yet in containerd
 	}
 	return "", false
+}
+
+// anonymousMounts are the anonymous volumes of container info with the
+// paths they are mounted at: a recreated container takes them over, as
+// docker compose's does unless -V, so that an image's VOLUME keeps its
+// data across a change of configuration.
+func (e *engine) anonymousMounts(ctx context.Context, info ctrs.Container) []containers.Mount {
+	var out []containers.Mount
+	for _, k := range sortedKeys(info.Labels) {
+		// The label is the volume's claim on the container, its value
+		// the path it is mounted at.
+		name, ok := strings.CutPrefix(k, volumes.UsedByLabel)
+		if !ok || info.Labels[k] == "" {
+			continue
+		}
+		if v, err := e.cs.Volumes().Get(ctx, name); err == nil && v.Anonymous {
+			out = append(out, containers.Mount{Type: "volume", Source: name, Target: info.Labels[k]})
+		}
+	}
+	return out
 }
 
 func (e *engine) planInput(s types.ServiceConfig, name, image string, labels map[string]string) planInput {
