@@ -15,6 +15,8 @@ package compose
 
 import (
 	"context"
+	"fmt"
+	"sync"
 
 	flags "github.com/jessevdk/go-flags"
 
@@ -84,6 +86,15 @@ type app struct {
 	env *cli.Env
 	g   *cli.Globals
 	pf  *projectFlags
+	mu  sync.Mutex // one progress line at a time, from any goroutine
+}
+
+// progress prints one of compose's progress lines ("Container web-1
+// Started") to stderr, whole.
+func (a *app) progress(format string, args ...any) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fmt.Fprintf(a.env.Stderr, format+"\n", args...)
 }
 
 // open connects to containerd and opens the container lifecycle of the

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,10 +33,9 @@ import (
 // the ones it depends on are as their depends_on conditions ask, in
 // parallel as the graph allows.
 type engine struct {
-	a   *app
-	cs  *containers.Containers
-	p   *types.Project
-	out io.Writer // progress lines: "Container web-1  Started"
+	a  *app
+	cs *containers.Containers
+	p  *types.Project
 
 	forceRecreate, noRecreate, noStart, renewAnon bool
 	stopTimeout                                   *int
@@ -47,10 +45,9 @@ type engine struct {
 	mu      sync.Mutex
 	current map[string][]string // service → IDs of its containers now
 	changed map[string]bool     // services this command made containers of
-	created []string            // containers this command made, which a failure removes
+	created []string            // containers this command made anew, which a failure removes
 	madeNet []string            // networks this command made
 	madeVol []string            // volumes this command made
-	out1    sync.Mutex
 }
 
 func (a *app) newEngine(ctx context.Context, cs *containers.Containers, p *types.Project) (*engine, error) {
@@ -58,14 +55,10 @@ func (a *app) newEngine(ctx context.Context, cs *containers.Containers, p *types
 	if err != nil {
 		return nil, err
 	}
-	return &engine{a: a, cs: cs, p: p, out: a.env.Stderr, existing: ms, current: map[string][]string{}, changed: map[string]bool{}}, nil
+	return &engine{a: a, cs: cs, p: p, existing: ms, current: map[string][]string{}, changed: map[string]bool{}}, nil
 }
 
-func (e *engine) say(name, what string) {
-	e.out1.Lock()
-	defer e.out1.Unlock()
-	fmt.Fprintf(e.out, "Container %s  %s\n", name, what)
-}
+func (e *engine) say(name, what string) { e.a.progress("Container %s  %s", name, what) }
 
 // resources makes the project's networks and volumes that services in
 // names use and that do not exist yet; external ones must exist.
@@ -104,7 +97,7 @@ func (e *engine) resources(ctx context.Context, names []string) error {
 			return fmt.Errorf("create network %s: %w", cfg.Name, err)
 		} else if err == nil {
 			e.madeNet = append(e.madeNet, cfg.Name)
-			fmt.Fprintf(e.out, "Network %s  Created\n", cfg.Name)
+			e.a.progress("Network %s  Created", cfg.Name)
 		}
 	}
 	vols := e.cs.Volumes()
@@ -132,7 +125,7 @@ func (e *engine) resources(ctx context.Context, names []string) error {
 			return fmt.Errorf("create volume %s: %w", cfg.Name, err)
 		} else if err == nil {
 			e.madeVol = append(e.madeVol, cfg.Name)
-			fmt.Fprintf(e.out, "Volume %s  Created\n", cfg.Name)
+			e.a.progress("Volume %s  Created", cfg.Name)
 		}
 	}
 	return nil
@@ -150,6 +143,9 @@ func networkOptions(project, key string, cfg types.NetworkConfig) (networks.Crea
 	if len(cfg.DriverOpts) > 0 || cfg.EnableIPv6 != nil && *cfg.EnableIPv6 {
 		return o, refuse("networks."+key+" driver_opts and enable_ipv6", "", "lepton's bridges are IPv4 with no options")
 	}
+	if len(cfg.Ipam.Options) > 0 || cfg.EnableIPv4 != nil && !*cfg.EnableIPv4 {
+		return o, refuse("networks."+key+" ipam.options and enable_ipv4: false", "", "lepton's bridges are IPv4 with lepton's own address allocator")
+	}
 	if cfg.Ipam.Driver != "" && cfg.Ipam.Driver != "default" {
 		return o, refuse("networks."+key+".ipam.driver "+cfg.Ipam.Driver, "", "lepton has its own address allocator")
 	}
@@ -157,6 +153,9 @@ func networkOptions(project, key string, cfg types.NetworkConfig) (networks.Crea
 	case 0:
 	case 1:
 		c := cfg.Ipam.Config[0]
+		if c == nil {
+			break
+		}
 		o.Subnet, o.Gateway, o.IPRange = c.Subnet, c.Gateway, c.IPRange
 		if len(c.AuxiliaryAddresses) > 0 {
 			return o, refuse("networks."+key+".ipam.config.aux_addresses", "", "lepton reserves only the gateway")
@@ -356,16 +355,11 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 				e.say(m.name, "Started")
 				return nil
 			}
-			var carry []containers.Mount
+			var old *member
 			if ok {
-				if !e.renewAnon {
-					carry = e.anonymousMounts(gctx, m.info)
-				}
-				if err := e.remove(gctx, m); err != nil {
-					return err
-				}
+				old = &m
 			}
-			id, err := e.create(gctx, s, n, image, digest, hash, ok, carry)
+			id, err := e.create(gctx, s, n, image, digest, hash, old)
 			ids[n-1] = id
 			e.mu.Lock()
 			e.changed[s.Name] = true
@@ -405,7 +399,11 @@ func (e *engine) remove(ctx context.Context, m member) error {
 }
 
 // create makes container number n of s and, unless noStart, starts it.
-func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image, digest, hash string, recreated bool, carry []containers.Mount) (string, error) {
+// With old, it replaces that container: the new one's plan is made (and
+// checked) first, then the old one goes, and its anonymous volumes pass
+// to the new one unless -V.
+func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image, digest, hash string, old *member) (string, error) {
+	recreated := old != nil
 	labels := projectLabels(e.p)
 	labels[labelService] = s.Name
 	labels[labelNumber] = strconv.Itoa(n)
@@ -419,6 +417,10 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 	if err != nil {
 		return "", err
 	}
+	var carry []containers.Mount
+	if old != nil && !e.renewAnon {
+		carry = e.anonymousMounts(ctx, old.info)
+	}
 	// The old container's anonymous volumes go where the new one would
 	// have had new ones (its own volumes: entries or its image's VOLUME).
 	for _, m := range carry {
@@ -428,6 +430,11 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 			plan.Mounts = append(plan.Mounts, m)
 		case plan.Mounts[i].Type == "volume" && plan.Mounts[i].Source == "":
 			plan.Mounts[i].Source = m.Source
+		}
+	}
+	if old != nil {
+		if err := e.remove(ctx, *old); err != nil {
+			return "", err
 		}
 	}
 	ctr, err := e.cs.Create(ctx, plan, containers.ForStart())
@@ -442,9 +449,13 @@ func (e *engine) create(ctx context.Context, s types.ServiceConfig, n int, image
 	if err != nil {
 		return "", fmt.Errorf("create %s: %w", name, err)
 	}
-	e.mu.Lock()
-	e.created = append(e.created, ctr.ID())
-	e.mu.Unlock()
+	if !recreated {
+		// A replacement stays even when the command fails: removing it
+		// would leave its service with no container at all.
+		e.mu.Lock()
+		e.created = append(e.created, ctr.ID())
+		e.mu.Unlock()
+	}
 	what := "Created"
 	if recreated {
 		what = "Recreated"
@@ -489,14 +500,15 @@ func (e *engine) sameContainer(ctx context.Context, name string, labels map[stri
 						return info.ID, true
 					}
 				}
-				time.Sleep(100 * time.Millisecond)
+				if !sleepCtx(ctx, 100*time.Millisecond) {
+					return "", false
+				}
 			}
 			return "", false
 		}
-		if !errdefs.IsNotFound(err) {
+		if !errdefs.IsNotFound(err) || !sleepCtx(ctx, 100*time.Millisecond) { // claimed, not yet in containerd
 			return "", false
 		}
-		time.Sleep(100 * time.Millisecond) // claimed, not yet in containerd
 	}
 	return "", false
 }
@@ -519,6 +531,18 @@ func (e *engine) anonymousMounts(ctx context.Context, info ctrs.Container) []con
 		}
 	}
 	return out
+}
+
+// sleepCtx sleeps for d, false when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (e *engine) planInput(s types.ServiceConfig, name, image string, labels map[string]string) planInput {

@@ -67,10 +67,10 @@ func (c *execCmd) run(ctx context.Context, a *app, rest []string) error {
 			return 0, err
 		}
 		ctx := context.WithoutCancel(ctx)
-		defer p.Delete(ctx)
 		if at == nil {
-			return 0, nil
+			return 0, nil // detached: containerd deletes it with the task
 		}
+		defer p.Delete(ctx)
 		at.Started(ctx, p)
 		sigs := make(chan os.Signal, 4)
 		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -206,6 +206,13 @@ func (c *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err := e.up(ctx, deps, false); err != nil {
 		e.fail(ctx)
 		return err
+	}
+	if !c.NoDeps {
+		for _, dep := range sortedKeys(p.Services[svc].DependsOn) {
+			if err := e.waitFor(ctx, dep, p.Services[svc].DependsOn[dep].Condition); err != nil {
+				return fmt.Errorf("service %s: %w", svc, err)
+			}
+		}
 	}
 
 	s := p.Services[svc]

@@ -39,7 +39,7 @@ func (a *app) prepareImages(ctx context.Context, cs *containers.Containers, p *t
 		have := imageDigest(ctx, cs.Client(), ref) != ""
 		if s.Build != nil {
 			switch {
-			case pol.build || !have && !pol.noBuild:
+			case pol.build || s.PullPolicy == types.PullPolicyBuild && !pol.noBuild || !have && !pol.noBuild:
 				if err := a.buildService(ctx, cs, p, s, pol); err != nil {
 					return err
 				}
@@ -87,17 +87,17 @@ func (a *app) pullServices(ctx context.Context, cs *containers.Containers, p *ty
 		g.Go(func() error {
 			o := registry.PullOptions{Registry: a.g.Registry(), Platform: s.Platform}
 			if !quiet {
-				fmt.Fprintf(a.env.Stderr, "Image %s  Pulling\n", ref)
+				a.progress("Image %s  Pulling", ref)
 			}
 			if _, err := registry.Pull(gctx, cs.Client(), ref, o); err != nil {
 				if ignoreFailures {
-					fmt.Fprintf(a.env.Stderr, "%s: service %s: pull %s: %v\n", a.env.Name, s.Name, ref, err)
+					a.progress("%s: service %s: pull %s: %v", a.env.Name, s.Name, ref, err)
 					return nil
 				}
 				return fmt.Errorf("service %s: pull %s: %w", s.Name, ref, err)
 			}
 			if !quiet {
-				fmt.Fprintf(a.env.Stderr, "Image %s  Pulled\n", ref)
+				a.progress("Image %s  Pulled", ref)
 			}
 			return nil
 		})
@@ -166,13 +166,13 @@ func (a *app) buildService(ctx context.Context, cs *containers.Containers, p *ty
 		}
 	}
 	if !pol.quiet {
-		fmt.Fprintf(a.env.Stderr, "Service %s  Building\n", s.Name)
+		a.progress("Service %s  Building", s.Name)
 	}
 	if _, err := build.New(cs.Client(), a.g.BuildDaemon(a.env), a.g.Registry()).Build(ctx, o); err != nil {
 		return fmt.Errorf("service %s: build: %w", s.Name, err)
 	}
 	if !pol.quiet {
-		fmt.Fprintf(a.env.Stderr, "Service %s  Built\n", s.Name)
+		a.progress("Service %s  Built", s.Name)
 	}
 	return nil
 }
@@ -191,6 +191,9 @@ type buildCmd struct {
 func (b *buildCmd) run(ctx context.Context, a *app, _ []string) error {
 	p, err := a.load(ctx)
 	if err != nil {
+		return err
+	}
+	if p, err = enabling(p, b.Args.Services); err != nil {
 		return err
 	}
 	names, err := selected(p, b.Args.Services)
@@ -229,6 +232,9 @@ type pullCmd struct {
 func (c *pullCmd) run(ctx context.Context, a *app, _ []string) error {
 	p, err := a.load(ctx)
 	if err != nil {
+		return err
+	}
+	if p, err = enabling(p, c.Args.Services); err != nil {
 		return err
 	}
 	names, err := selected(p, c.Args.Services)
@@ -272,6 +278,9 @@ func (c *pushCmd) run(ctx context.Context, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
+	if p, err = enabling(p, c.Args.Services); err != nil {
+		return err
+	}
 	names, err := selected(p, c.Args.Services)
 	if err != nil {
 		return err
@@ -294,17 +303,17 @@ func (c *pushCmd) run(ctx context.Context, a *app, _ []string) error {
 		}
 		img, err := cl.ImageService().Get(ctx, ref)
 		if err == nil {
-			fmt.Fprintf(a.env.Stderr, "Image %s  Pushing\n", ref)
+			a.progress("Image %s  Pushing", ref)
 			err = registry.Push(ctx, cl, img, registry.PushOptions{Registry: a.g.Registry()})
 		}
 		if err != nil {
 			if c.IgnoreFailures {
-				fmt.Fprintf(a.env.Stderr, "%s: service %s: push %s: %v\n", a.env.Name, s.Name, ref, err)
+				a.progress("%s: service %s: push %s: %v", a.env.Name, s.Name, ref, err)
 				continue
 			}
 			return fmt.Errorf("service %s: push %s: %w", s.Name, ref, err)
 		}
-		fmt.Fprintf(a.env.Stderr, "Image %s  Pushed\n", ref)
+		a.progress("Image %s  Pushed", ref)
 	}
 	return nil
 }

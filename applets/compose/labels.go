@@ -111,9 +111,11 @@ func ofServices(ms []member, services []string) []member {
 
 // configHash is what a second up compares to decide whether a service's
 // containers are still what the file says: every field but the scale,
-// which changes how many there are, not what each is.
+// which changes how many there are, not what each is, and depends_on,
+// which changes when they start (and is dropped by up --no-deps).
 func configHash(s types.ServiceConfig) string {
 	s.Scale = nil
+	s.DependsOn = nil
 	if s.Deploy != nil {
 		d := *s.Deploy
 		d.Replicas = nil

@@ -62,11 +62,7 @@ func inOrder(ctx context.Context, p *types.Project, ms []member, reverse bool, f
 		by[m.service] = append(by[m.service], m)
 	}
 	each := func(ctx context.Context, group []member) error {
-		g, gctx := errgroup.WithContext(ctx)
-		for _, m := range group {
-			g.Go(func() error { return fn(gctx, m) })
-		}
-		return g.Wait()
+		return forAll(group, func(m member) error { return fn(ctx, m) })
 	}
 	var orphans []member
 	for svc, group := range by {
@@ -109,6 +105,18 @@ func inOrder(ctx context.Context, p *types.Project, ms []member, reverse bool, f
 	return errors.Join(errs...)
 }
 
+// forAll runs fn on every member at once and joins their errors: one
+// container that fails to stop does not cut short the others' stops.
+func forAll(ms []member, fn func(member) error) error {
+	errs := make([]error, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() { errs[i] = fn(m) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 type serviceArgs struct {
 	Services []string `positional-arg-name:"<SERVICE>" description:"Services to work on (default: all)"`
 }
@@ -132,7 +140,7 @@ func (c *stopCmd) run(ctx context.Context, a *app, _ []string) error {
 		if err := cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(c.Timeout)}); err != nil {
 			return fmt.Errorf("stop %s: %w", m.name, err)
 		}
-		fmt.Fprintf(a.env.Stderr, "Container %s  Stopped\n", m.name)
+		a.progress("Container %s  Stopped", m.name)
 		return nil
 	})
 }
@@ -167,7 +175,7 @@ func startMember(ctx context.Context, a *app, cs *containers.Containers, m membe
 	if _, _, err := cs.Start(ctx, ctr); err != nil {
 		return fmt.Errorf("start %s: %w", m.name, err)
 	}
-	fmt.Fprintf(a.env.Stderr, "Container %s  Started\n", m.name)
+	a.progress("Container %s  Started", m.name)
 	return nil
 }
 
@@ -189,19 +197,30 @@ func (c *restartCmd) run(ctx context.Context, a *app, _ []string) error {
 		}
 		ms = ofServices(ms, withRestartDependents(p, c.Args.Services))
 	}
-	err = inOrder(ctx, p, ms, true, func(ctx context.Context, m member) error {
+	// A container that would not stop is left as it is; the others
+	// start again all the same.
+	var mu sync.Mutex
+	stuck := map[string]bool{}
+	stopErr := inOrder(ctx, p, ms, true, func(ctx context.Context, m member) error {
 		if !m.running() {
 			return nil
 		}
-		return cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(c.Timeout)})
+		if err := cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(c.Timeout)}); err != nil {
+			mu.Lock()
+			stuck[m.info.ID] = true
+			mu.Unlock()
+			return fmt.Errorf("stop %s: %w", m.name, err)
+		}
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	return inOrder(ctx, p, ms, false, func(ctx context.Context, m member) error {
+	startErr := inOrder(ctx, p, ms, false, func(ctx context.Context, m member) error {
+		if stuck[m.info.ID] {
+			return nil
+		}
 		m.state.Status = "exited"
 		return startMember(ctx, a, cs, m)
 	})
+	return errors.Join(stopErr, startErr)
 }
 
 // withRestartDependents is names and, recursively, the services that
@@ -242,20 +261,16 @@ func (c *killCmd) run(ctx context.Context, a *app, _ []string) error {
 		return err
 	}
 	defer cs.Client().Close()
-	g, gctx := errgroup.WithContext(ctx)
-	for _, m := range ms {
+	return forAll(ms, func(m member) error {
 		if !m.running() {
-			continue
-		}
-		g.Go(func() error {
-			if err := cs.Kill(gctx, m.info, sig); err != nil {
-				return fmt.Errorf("kill %s: %w", m.name, err)
-			}
-			fmt.Fprintf(a.env.Stderr, "Container %s  Killed\n", m.name)
 			return nil
-		})
-	}
-	return g.Wait()
+		}
+		if err := cs.Kill(ctx, m.info, sig); err != nil {
+			return fmt.Errorf("kill %s: %w", m.name, err)
+		}
+		a.progress("Container %s  Killed", m.name)
+		return nil
+	})
 }
 
 type rmCmd struct {
@@ -301,7 +316,7 @@ func (c *rmCmd) run(ctx context.Context, a *app, _ []string) error {
 		if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: c.Volumes}); err != nil {
 			return fmt.Errorf("remove %s: %w", m.name, err)
 		}
-		fmt.Fprintf(a.env.Stderr, "Container %s  Removed\n", m.name)
+		a.progress("Container %s  Removed", m.name)
 		return nil
 	})
 }
@@ -337,20 +352,16 @@ func (a *app) eachRunning(ctx context.Context, services []string, done string, f
 		return err
 	}
 	defer cs.Client().Close()
-	g, gctx := errgroup.WithContext(ctx)
-	for _, m := range ms {
+	return forAll(ms, func(m member) error {
 		if !m.running() {
-			continue
-		}
-		g.Go(func() error {
-			if err := fn(gctx, cs, m); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.env.Stderr, "Container %s  %s\n", m.name, done)
 			return nil
-		})
-	}
-	return g.Wait()
+		}
+		if err := fn(ctx, cs, m); err != nil {
+			return err
+		}
+		a.progress("Container %s  %s", m.name, done)
+		return nil
+	})
 }
 
 type downCmd struct {
@@ -406,7 +417,7 @@ func (d *downCmd) run(ctx context.Context, a *app, _ []string) error {
 			if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: d.Volumes}); err != nil {
 				return fmt.Errorf("remove %s: %w", m.name, err)
 			}
-			fmt.Fprintf(a.env.Stderr, "Container %s  Removed\n", m.name)
+			a.progress("Container %s  Removed", m.name)
 			return nil
 		})
 		return nil
@@ -429,10 +440,14 @@ func (d *downCmd) run(ctx context.Context, a *app, _ []string) error {
 			continue
 		}
 		if err := cs.Networks().Remove(ctx, n.Name); err != nil {
+			if errdefs.IsFailedPrecondition(err) && len(orphans) > 0 {
+				a.progress("Network %s  Kept: the orphan containers still use it", n.Name)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
 			continue
 		}
-		fmt.Fprintf(a.env.Stderr, "Network %s  Removed\n", n.Name)
+		a.progress("Network %s  Removed", n.Name)
 	}
 	if d.Volumes {
 		vols, err := cs.Volumes().List(ctx)
@@ -447,7 +462,7 @@ func (d *downCmd) run(ctx context.Context, a *app, _ []string) error {
 				errs = append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
 				continue
 			}
-			fmt.Fprintf(a.env.Stderr, "Volume %s  Removed\n", v.Name)
+			a.progress("Volume %s  Removed", v.Name)
 		}
 	}
 	if d.Rmi != "" {
@@ -479,7 +494,7 @@ func (a *app) removeImages(ctx context.Context, c *containerd.Client, p *types.P
 			}
 			continue
 		}
-		fmt.Fprintf(a.env.Stderr, "Image %s  Removed\n", ref)
+		a.progress("Image %s  Removed", ref)
 	}
 	return errors.Join(errs...)
 }

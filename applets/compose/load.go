@@ -38,6 +38,10 @@ func (a *app) load(ctx context.Context) (*types.Project, error) {
 		unsetEmpty,
 		composecli.WithConfigFileEnv,
 		composecli.WithDefaultConfigPath,
+		// Again, now that the project directory is known (compose.yaml
+		// found upward): its .env, not the working directory's, counts.
+		composecli.WithEnvFiles(a.pf.EnvFiles...),
+		composecli.WithDotEnv,
 		composecli.WithName(a.pf.Project),
 		composecli.WithDefaultProfiles(a.pf.Profiles...),
 	)
@@ -121,6 +125,21 @@ func selected(p *types.Project, names []string) ([]string, error) {
 		return nil, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no such service: %s (the project has %s)", n, strings.Join(known, ", ")))
 	}
 	return names, nil
+}
+
+// enabling is p with the named services enabled even when their profile
+// is not: a service named on the command line runs, as in docker compose.
+func enabling(p *types.Project, names []string) (*types.Project, error) {
+	var off []string
+	for _, n := range names {
+		if _, ok := p.DisabledServices[n]; ok {
+			off = append(off, n)
+		}
+	}
+	if len(off) == 0 {
+		return p, nil
+	}
+	return p.WithServicesEnabled(off...)
 }
 
 // withDependencies is names and every service they depend on, directly

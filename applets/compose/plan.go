@@ -137,6 +137,8 @@ func servicePlan(in planInput) (*containers.Plan, error) {
 	}
 	for name, u := range s.Ulimits {
 		switch {
+		case u == nil:
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: ulimits.%s has no value: give a number or soft and hard", s.Name, name))
 		case u.Single != 0:
 			h.Ulimits = append(h.Ulimits, fmt.Sprintf("%s=%d", name, u.Single))
 		default:
@@ -215,7 +217,8 @@ func unsupported(s types.ServiceConfig) error {
 		"deploy.resources.limits.devices":       s.Deploy != nil && s.Deploy.Resources.Limits != nil && len(s.Deploy.Resources.Limits.Devices) > 0,
 		"deploy.resources.reservations.devices": s.Deploy != nil && s.Deploy.Resources.Reservations != nil && len(s.Deploy.Resources.Reservations.Devices) > 0,
 		"deploy.resources.reservations.cpus":    s.Deploy != nil && s.Deploy.Resources.Reservations != nil && s.Deploy.Resources.Reservations.NanoCPUs != 0,
-		"deploy.resources.limits.generic_resources": s.Deploy != nil && s.Deploy.Resources.Limits != nil && len(s.Deploy.Resources.Limits.GenericResources) > 0,
+		"deploy.resources.limits.generic_resources":       s.Deploy != nil && s.Deploy.Resources.Limits != nil && len(s.Deploy.Resources.Limits.GenericResources) > 0,
+		"deploy.resources.reservations.generic_resources": s.Deploy != nil && s.Deploy.Resources.Reservations != nil && len(s.Deploy.Resources.Reservations.GenericResources) > 0,
 	}
 	var names []string
 	for k, bad := range why {
@@ -357,8 +360,12 @@ func mounts(in planInput, p *containers.Plan) error {
 				if b.SELinux != "" {
 					return refuse("volumes bind.selinux", s.Name, "lepton does not relabel bind mounts")
 				}
+				if b.Recursive != "" && b.Recursive != "enabled" {
+					return refuse("volumes bind.recursive "+b.Recursive, s.Name, "lepton's binds are recursive")
+				}
 			}
-			m.CreateSource = true // docker compose makes a missing host path
+			// docker compose makes a missing host path unless told not to.
+			m.CreateSource = v.Bind == nil || bool(v.Bind.CreateHostPath)
 		case types.VolumeTypeVolume:
 			if v.Source != "" {
 				pv, ok := in.project.Volumes[v.Source]
@@ -484,6 +491,8 @@ func network(in planInput, p *containers.Plan) error {
 		}
 		h.NetworkMode = mode
 		return nil
+	case (strings.HasPrefix(mode, "service:") || strings.HasPrefix(mode, "container:")) && len(s.Ports) > 0:
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: ports cannot be published with network_mode %s: publish them on the service whose network it shares", s.Name, mode))
 	case strings.HasPrefix(mode, "service:"):
 		name, err := in.containerOf(strings.TrimPrefix(mode, "service:"))
 		if err != nil {
@@ -508,8 +517,8 @@ func network(in planInput, p *containers.Plan) error {
 		}
 		at := networks.Attachment{Network: pn.Name}
 		if sn := s.Networks[key]; sn != nil {
-			if sn.Ipv6Address != "" || len(sn.LinkLocalIPs) > 0 || sn.InterfaceName != "" || len(sn.DriverOpts) > 0 {
-				return refuse("networks."+key+" ipv6_address, link_local_ips, interface_name and driver_opts", s.Name, "lepton's bridges are IPv4 with eth0, eth1, ...")
+			if sn.Ipv6Address != "" || len(sn.LinkLocalIPs) > 0 || sn.InterfaceName != "" || len(sn.DriverOpts) > 0 || sn.GatewayPriority != 0 {
+				return refuse("networks."+key+" ipv6_address, link_local_ips, interface_name, driver_opts and gw_priority", s.Name, "lepton's bridges are IPv4 with eth0, eth1, ... and the first network (by priority) is the gateway")
 			}
 			at.IP = sn.Ipv4Address
 			at.MAC = sn.MacAddress

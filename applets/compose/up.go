@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,15 +40,18 @@ type convergeFlags struct {
 type upCmd struct {
 	cli.Command
 	convergeFlags
-	Detach       bool   `short:"d" long:"detach" description:"Start the containers and return"`
-	NoDeps       bool   `long:"no-deps" description:"Do not start the services the named ones depend on"`
-	NoStart      bool   `long:"no-start" description:"Create the containers without starting them"`
-	Wait         bool   `long:"wait" description:"Wait until the containers are running, and healthy when they have a healthcheck (implies -d)"`
-	WaitTimeout  int    `long:"wait-timeout" value-name:"<SECONDS>" description:"Give up --wait after this many seconds (default: no limit)"`
-	Abort        bool   `long:"abort-on-container-exit" description:"Stop every container when one stops"`
-	ExitCodeFrom string `long:"exit-code-from" value-name:"<SERVICE>" description:"Exit with this service's container's exit code (implies --abort-on-container-exit)"`
-	NoColor      bool   `long:"no-color" description:"Print log prefixes without colour"`
-	Timeout      *int   `short:"t" long:"timeout" value-name:"<SECONDS>" description:"Seconds to wait for containers to stop when recreating or stopping"`
+	Detach       bool     `short:"d" long:"detach" description:"Start the containers and return"`
+	NoDeps       bool     `long:"no-deps" description:"Do not start the services the named ones depend on"`
+	NoStart      bool     `long:"no-start" description:"Create the containers without starting them"`
+	Wait         bool     `long:"wait" description:"Wait until the containers are running, and healthy when they have a healthcheck (implies -d)"`
+	WaitTimeout  int      `long:"wait-timeout" value-name:"<SECONDS>" description:"Give up --wait after this many seconds (default: no limit)"`
+	Abort        bool     `long:"abort-on-container-exit" description:"Stop every container when one stops"`
+	ExitCodeFrom string   `long:"exit-code-from" value-name:"<SERVICE>" description:"Exit with this service's container's exit code (implies --abort-on-container-exit)"`
+	NoColor      bool     `long:"no-color" description:"Print log prefixes without colour"`
+	Attach       []string `long:"attach" value-name:"<SERVICE>" description:"Show this service's output (repeatable; default: the services named, else all)"`
+	NoAttach     []string `long:"no-attach" value-name:"<SERVICE>" description:"Do not show this service's output (repeatable)"`
+	AttachDeps   bool     `long:"attach-dependencies" description:"Show the output of the named services' dependencies too"`
+	Timeout      *int     `short:"t" long:"timeout" value-name:"<SECONDS>" description:"Seconds to wait for containers to stop when recreating or stopping"`
 }
 
 type createCmd struct {
@@ -75,7 +79,7 @@ func (u *upCmd) run(ctx context.Context, a *app, _ []string) error {
 	if u.ExitCodeFrom != "" {
 		u.Abort = true
 	}
-	if u.Wait {
+	if u.Wait || u.NoStart {
 		u.Detach = true
 	}
 	if u.Detach && u.Abort {
@@ -83,6 +87,9 @@ func (u *upCmd) run(ctx context.Context, a *app, _ []string) error {
 	}
 	p, err := a.load(ctx)
 	if err != nil {
+		return err
+	}
+	if p, err = enabling(p, u.Args.Services); err != nil {
 		return err
 	}
 	names, err := selected(p, u.Args.Services)
@@ -133,7 +140,15 @@ func (u *upCmd) run(ctx context.Context, a *app, _ []string) error {
 	if u.Detach {
 		return nil
 	}
-	return a.foreground(ctx, cs, p, names, u)
+	e.mu.Lock()
+	ours := map[string]bool{}
+	for _, ids := range e.current {
+		for _, id := range ids {
+			ours[id] = true
+		}
+	}
+	e.mu.Unlock()
+	return a.foreground(ctx, cs, p, names, ours, u)
 }
 
 // applyScale sets the scale of services from --scale SERVICE=N.
@@ -169,7 +184,7 @@ func (a *app) orphans(ctx context.Context, cs *containers.Containers, p *types.P
 			if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true}); err != nil {
 				return fmt.Errorf("remove orphan %s: %w", m.name, err)
 			}
-			fmt.Fprintf(a.env.Stderr, "Container %s  Removed\n", m.name)
+			a.progress("Container %s  Removed", m.name)
 			continue
 		}
 		names = append(names, m.name)
@@ -217,16 +232,17 @@ func (e *engine) waitReady(ctx context.Context, names []string, timeout time.Dur
 	return nil
 }
 
-// foreground is up without -d: the containers' output, prefixed by
-// container, until they all stop. Ctrl-C stops the project (a second
+// foreground is up without -d: the attached containers' output, prefixed
+// by container, until they all stop. Ctrl-C stops the project (a second
 // Ctrl-C kills it); with --abort-on-container-exit the first container
-// to stop stops the rest.
-func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *types.Project, names []string, u *upCmd) error {
+// to stop stops the rest. A container with a restart policy is followed
+// through its restarts, and its exits abort nothing.
+func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *types.Project, names []string, ours map[string]bool, u *upCmd) error {
 	ms, err := members(ctx, cs.Client(), p.Name, false)
 	if err != nil {
 		return err
 	}
-	ms = ofServices(ms, names)
+	ms = ofServices(ms, u.attached(p, names))
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -238,6 +254,7 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 	type exit struct {
 		m    member
 		code int
+		ours bool // this up started it (or kept it running): its exit counts
 	}
 	exits := make(chan exit, len(ms))
 	var wg sync.WaitGroup
@@ -245,96 +262,164 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs.ShowLog(logCtx, m.info.ID, pr.printer(m), -1, true)
-			code := -1
-			if logCtx.Err() == nil {
-				if info, err := cs.Client().ContainerService().Get(work, m.info.ID); err == nil {
-					if c, err := cs.Wait(work, info); err == nil {
-						code = c
-					}
+			mine := ours[m.info.ID]
+			for tail := -1; ; tail = 0 {
+				cs.ShowLog(logCtx, m.info.ID, pr.printer(m), tail, true)
+				if logCtx.Err() != nil {
+					return
+				}
+				info, err := cs.Client().ContainerService().Get(work, m.info.ID)
+				if err != nil {
+					exits <- exit{m, -1, mine}
+					return
+				}
+				if running, _ := cs.Running(work, info.ID); running {
+					continue // restarted already
+				}
+				code, err := cs.Wait(work, info)
+				if err != nil {
+					code = -1
+				}
+				policy := containers.ConfigOf(info).HostConfig.RestartPolicy
+				if !policy.Restarts() || policy.Name == "on-failure" && code == 0 {
+					exits <- exit{m, code, mine}
+					return
+				}
+				// The restart monitor brings it back: follow it again.
+				if !waitRunning(logCtx, cs, info.ID) {
+					return
 				}
 			}
-			exits <- exit{m, code}
 		}()
 	}
 	allDone := make(chan struct{})
 	go func() { wg.Wait(); close(allDone) }()
 
+	var killers sync.WaitGroup
 	stopAll := func(kill bool) {
-		ctx := work
-		cur, err := members(ctx, cs.Client(), p.Name, false)
+		cur, err := members(work, cs.Client(), p.Name, false)
 		if err != nil {
 			return
 		}
 		var g sync.WaitGroup
 		for _, m := range ofServices(cur, names) {
+			if !m.running() {
+				continue
+			}
 			g.Add(1)
 			go func() {
 				defer g.Done()
-				if !m.running() {
-					return
-				}
 				if kill {
-					if cs.Kill(ctx, m.info, syscall.SIGKILL) == nil {
-						fmt.Fprintf(a.env.Stderr, "Container %s  Killed\n", m.name)
+					if cs.Kill(work, m.info, syscall.SIGKILL) == nil {
+						fmt.Fprintf(pr.stderr, "Container %s  Killed\n", m.name)
 					}
-				} else if cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)}) == nil {
-					fmt.Fprintf(a.env.Stderr, "Container %s  Stopped\n", m.name)
+				} else if cs.Stop(work, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)}) == nil {
+					fmt.Fprintf(pr.stderr, "Container %s  Stopped\n", m.name)
 				}
 			}()
 		}
 		g.Wait()
 	}
 	code := 0
-	stopping, interrupted := false, false
-	stopped := make(chan struct{})
-	stop := func(kill bool) {
-		if kill {
-			fmt.Fprintln(a.env.Stderr, "Killing the project's containers")
-			go func() { stopAll(true) }()
-			return
+	record := func(ex exit) {
+		fmt.Fprintf(pr.stdout, "%s exited with code %d\n", ex.m.name, ex.code)
+		if u.ExitCodeFrom != "" && ex.m.service == u.ExitCodeFrom && ex.code >= 0 {
+			code = ex.code
 		}
+	}
+	stopping, interrupted, stopDone, finished := false, false, false, false
+	stopped := make(chan struct{})
+	stop := func() {
 		stopping = true
 		go func() { stopAll(false); close(stopped) }()
+	}
+	finish := func() error {
+		for len(exits) > 0 {
+			record(<-exits)
+		}
+		killers.Wait()
+		return exitCode(code, interrupted)
 	}
 	for {
 		select {
 		case <-sigs:
 			if stopping {
-				stop(true)
+				fmt.Fprintln(pr.stderr, "Killing the project's containers")
+				killers.Add(1)
+				go func() { defer killers.Done(); stopAll(true) }()
 				continue
 			}
-			fmt.Fprintln(a.env.Stderr, "Gracefully stopping... (press Ctrl+C again to force)")
+			fmt.Fprintln(pr.stderr, "Gracefully stopping... (press Ctrl+C again to force)")
 			interrupted = true
-			stop(false)
+			stop()
 		case ex := <-exits:
-			fmt.Fprintf(a.env.Stdout, "%s exited with code %d\n", ex.m.name, ex.code)
-			if u.ExitCodeFrom != "" && ex.m.service == u.ExitCodeFrom && ex.code >= 0 {
-				code = ex.code
-			}
-			if u.Abort && !stopping {
+			record(ex)
+			if u.Abort && !stopping && ex.ours {
 				if u.ExitCodeFrom == "" && ex.code > 0 {
 					code = ex.code
 				}
-				fmt.Fprintln(a.env.Stderr, "Aborting on container exit...")
-				stop(false)
+				fmt.Fprintln(pr.stderr, "Aborting on container exit...")
+				stop()
 			}
 		case <-stopped:
-			stopLogs()
-			<-allDone
-			return exitCode(code, interrupted)
-		case <-allDone:
-			for len(exits) > 0 {
-				ex := <-exits
-				fmt.Fprintf(a.env.Stdout, "%s exited with code %d\n", ex.m.name, ex.code)
-				if u.ExitCodeFrom != "" && ex.m.service == u.ExitCodeFrom && ex.code >= 0 {
-					code = ex.code
+			stopped, stopDone = nil, true
+			if finished {
+				return finish()
+			}
+			// Everything stopped: the logs end once drained, each with
+			// its exit code; one that never ends is given up on.
+			go func() {
+				select {
+				case <-allDone:
+				case <-time.After(5 * time.Second):
+					stopLogs()
 				}
+			}()
+		case <-allDone:
+			allDone, finished = nil, true
+			if !stopping || stopDone {
+				return finish()
 			}
-			if stopping {
-				<-stopped
-			}
-			return exitCode(code, interrupted)
+		}
+	}
+}
+
+// attached are the services whose output foreground up shows: --attach,
+// else the named services (with their dependencies under
+// --attach-dependencies), else all; less --no-attach and services with
+// attach: false.
+func (u *upCmd) attached(p *types.Project, names []string) []string {
+	want := names
+	switch {
+	case len(u.Attach) > 0:
+		want = u.Attach
+	case len(u.Args.Services) > 0 && !u.AttachDeps:
+		want = u.Args.Services
+	}
+	var out []string
+	for _, n := range want {
+		s, ok := p.Services[n]
+		if !ok || slices.Contains(u.NoAttach, n) || s.Attach != nil && !*s.Attach && !slices.Contains(u.Attach, n) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// waitRunning waits until container id runs again, false if ctx ends
+// first.
+func waitRunning(ctx context.Context, cs *containers.Containers, id string) bool {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if running, _ := cs.Running(ctx, id); running {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
 		}
 	}
 }
