@@ -3,8 +3,10 @@
 // Package containers is lepton's container lifecycle: create a container
 // from a Plan, start it with its log kept, stop, kill, wait for, rename
 // and remove it, find it by name or ID prefix, prune the stopped ones, list
-// a container's file changes (Diff) or make an image of it (Commit), and
-// check what killed commands left. It is what lepton's container commands
+// a container's file changes (Diff) or make an image of it (Commit), show
+// its log (ShowLog, LogPrinter), run a command in it (Exec, Attach),
+// pause it, copy files in and out (Copy), and check what killed commands
+// left. It is what lepton's container commands
 // are made of, and it prints nothing: every call takes a context first and
 // returns errors of containerd's errdefs classes (errdefs.IsNotFound,
 // IsAlreadyExists, IsInvalidArgument, IsFailedPrecondition, ...) wrapped
