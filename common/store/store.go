@@ -15,7 +15,8 @@
 //	            └── .tmp-*          a write in flight, or one left by a killed writer
 //
 // Applets may keep bulk data of their own beside meta/ (lepton-volume keeps
-// volumes/<namespace>/<name>/_data); the store never touches it.
+// volumes/<namespace>/<name>/_data, lepton-compose the secrets and configs
+// it writes in compose/<namespace>/<project>/); the store never touches it.
 //
 // # Guarantees
 //
