@@ -7,10 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"path/filepath"
 
@@ -72,19 +69,9 @@ func (c *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		}
 		defer p.Delete(ctx)
 		at.Started(ctx, p)
-		sigs := make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(sigs)
-		for {
-			select {
-			case s := <-sigs:
-				p.Kill(ctx, s.(syscall.Signal))
-			case st := <-statusC:
-				p.IO().Wait()
-				code, _, err := st.Result()
-				return int(code), err
-			}
-		}
+		st, _ := at.Wait(ctx, p, statusC) // no detach keys: only an exit ends it
+		c, _, err := st.Result()
+		return int(c), err
 	})
 }
 
@@ -110,25 +97,15 @@ func runProcess(ctx context.Context, a *app, detach, tty bool, fn func(*containe
 	return nil
 }
 
-// envList is -e KEY=VALUE, with a bare KEY taken from lepton's own
-// environment (dropped when unset), as docker does.
+// envList is -e KEY=VALUE as docker reads it (cli.ExpandEnv), with an
+// empty name refused.
 func envList(a *app, kvs []string) ([]string, error) {
-	var out []string
 	for _, kv := range kvs {
-		k, _, ok := strings.Cut(kv, "=")
-		if k == "" {
+		if k, _, _ := strings.Cut(kv, "="); k == "" {
 			return nil, cli.Usagef("bad environment variable %q: the name is empty", kv)
 		}
-		if !ok {
-			v := a.env.Getenv(k)
-			if v == "" {
-				continue
-			}
-			kv += "=" + v
-		}
-		out = append(out, kv)
 	}
-	return out, nil
+	return cli.ExpandEnv(a.env, kvs), nil
 }
 
 type runCmd struct {
@@ -302,20 +279,10 @@ func (c *runCmd) run(ctx context.Context, a *app, rest []string) error {
 			return 0, fmt.Errorf("start %s: %w", name, err)
 		}
 		at.Started(work, task)
-		sigs := make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		defer signal.Stop(sigs)
-		for {
-			select {
-			case sig := <-sigs:
-				task.Kill(work, sig.(syscall.Signal))
-			case st := <-statusC:
-				task.IO().Wait()
-				cs.Exited(work, ctr, task, st)
-				code, _, err := st.Result()
-				return int(code), err
-			}
-		}
+		st, _ := at.Wait(work, task, statusC)
+		cs.Exited(work, ctr, task, st)
+		code, _, err := st.Result()
+		return int(code), err
 	})
 	if c.Rm {
 		if rerr := cs.Remove(work, ctr.ID(), containers.RemoveOptions{Kill: true, AnonVolumes: true}); rerr != nil {

@@ -91,7 +91,7 @@ func servicePlan(in planInput) (*containers.Plan, error) {
 		c.Labels[k] = v
 	}
 	for k := range c.Labels {
-		if strings.HasPrefix(k, "lepton/") || strings.HasPrefix(k, "lepton.volume/") || strings.HasPrefix(k, "containerd.io/") {
+		if containers.ReservedLabel(k) {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("service %s: label %q is reserved for lepton and containerd", s.Name, k))
 		}
 	}

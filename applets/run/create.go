@@ -20,7 +20,6 @@ import (
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
 	"github.com/lepton-project/lepton/common/networks"
-	"github.com/lepton-project/lepton/common/volumes"
 )
 
 // createFlags are the options of both create and run, with docker's names.
@@ -91,9 +90,9 @@ func parsePlan(env *cli.Env, f *createFlags, image string, cmd []string) (*conta
 		if err != nil {
 			return nil, err
 		}
-		environ = append(environ, expandEnv(env, kvs)...)
+		environ = append(environ, cli.ExpandEnv(env, kvs)...)
 	}
-	environ = append(environ, expandEnv(env, f.Env)...)
+	environ = append(environ, cli.ExpandEnv(env, f.Env)...)
 	for _, kv := range environ {
 		if k, _, _ := strings.Cut(kv, "="); k == "" {
 			return nil, cli.Usagef("bad environment variable %q: the name is empty", kv)
@@ -335,21 +334,6 @@ func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
-func expandEnv(env *cli.Env, kvs []string) []string {
-	out := make([]string, 0, len(kvs))
-	for _, kv := range kvs {
-		if !strings.Contains(kv, "=") {
-			v := env.Getenv(kv)
-			if v == "" {
-				continue // docker drops a name that is not set
-			}
-			kv += "=" + v
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
 // readKVFile reads an --env-file or --label-file: KEY=VALUE or KEY lines,
 // # comments and blank lines skipped; anything else names its line.
 func readKVFile(path, flag string) ([]string, error) {
@@ -380,7 +364,7 @@ func addLabels(m map[string]string, kvs []string) error {
 		if k == "" {
 			return cli.Usagef("bad label %q: the key is empty", kv)
 		}
-		if strings.HasPrefix(k, "lepton/") || strings.HasPrefix(k, volumes.UsedByLabel) || strings.HasPrefix(k, "containerd.io/") {
+		if containers.ReservedLabel(k) {
 			return cli.Usagef("label %q: keys under lepton/, lepton.volume/ and containerd.io/ are lepton's own", k)
 		}
 		m[k] = v

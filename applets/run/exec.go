@@ -4,10 +4,7 @@ package run
 
 import (
 	"context"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
@@ -53,9 +50,9 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		if err != nil {
 			return err
 		}
-		environ = append(environ, expandEnv(a.env, kvs)...)
+		environ = append(environ, cli.ExpandEnv(a.env, kvs)...)
 	}
-	environ = append(environ, expandEnv(a.env, e.Env)...)
+	environ = append(environ, cli.ExpandEnv(a.env, e.Env)...)
 	for _, kv := range environ {
 		if k, _, _ := strings.Cut(kv, "="); k == "" {
 			return cli.Usagef("bad environment variable %q: the name is empty", kv)
@@ -96,27 +93,18 @@ func (e *execCmd) run(ctx context.Context, a *app, rest []string) error {
 		return nil
 	}
 	at.Started(ctx, p)
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	for {
-		select {
-		case s := <-sigs:
-			p.Kill(ctx, s.(syscall.Signal))
-		case <-at.Detached:
-			// lepton holds an exec's terminal itself: leaving ends it, and
-			// the command gets the hangup of a closed terminal.
-			return nil
-		case st := <-statusC:
-			p.IO().Wait()
-			code, _, err := st.Result()
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return &cli.ExitError{Code: int(code)}
-			}
-			return nil
-		}
+	st, detached := at.Wait(ctx, p, statusC)
+	if detached {
+		// lepton holds an exec's terminal itself: leaving ends it, and
+		// the command gets the hangup of a closed terminal.
+		return nil
 	}
+	code, _, err := st.Result()
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &cli.ExitError{Code: int(code)}
+	}
+	return nil
 }

@@ -95,3 +95,20 @@ func IsTerminal(stream any) bool {
 	_, err := console.ConsoleFromFile(f)
 	return err == nil
 }
+
+// ExpandEnv is docker's -e: KEY=VALUE as it is, a bare KEY with its value
+// from env, and a bare KEY that env does not set left out.
+func ExpandEnv(env *Env, kvs []string) []string {
+	out := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		if !strings.Contains(kv, "=") {
+			v := env.Getenv(kv)
+			if v == "" {
+				continue // docker drops a name that is not set
+			}
+			kv += "=" + v
+		}
+		out = append(out, kv)
+	}
+	return out
+}

@@ -119,6 +119,26 @@ func (at *Attachment) Started(ctx context.Context, p containerd.Process) {
 	FollowSize(ctx, at.con, p)
 }
 
+// Wait passes lepton's SIGINT and SIGTERM on to p until p exits or the
+// detach keys are typed, and returns p's exit status once its output is
+// all copied (detached true, with no status, for the keys).
+func (at *Attachment) Wait(ctx context.Context, p containerd.Process, statusC <-chan containerd.ExitStatus) (st containerd.ExitStatus, detached bool) {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case s := <-sigs:
+			p.Kill(ctx, s.(syscall.Signal))
+		case <-at.Detached:
+			return st, true
+		case st := <-statusC:
+			p.IO().Wait()
+			return st, false
+		}
+	}
+}
+
 // Close restores the terminal and closes the log copy; it is safe to call
 // on every exit path, more than once.
 func (at *Attachment) Close() {

@@ -16,6 +16,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/lepton-project/lepton/common/volumes"
 )
 
 // Labels lepton puts on its containerd containers. Everything else lepton
@@ -126,6 +128,13 @@ type PortBinding struct {
 type RestartPolicy struct {
 	Name              string
 	MaximumRetryCount int
+}
+
+// ReservedLabel says whether a label key is lepton's or containerd's own
+// (lepton/, lepton.volume/, containerd.io/), which a user's label may not
+// set: lepton reads its state from them.
+func ReservedLabel(k string) bool {
+	return strings.HasPrefix(k, "lepton/") || strings.HasPrefix(k, volumes.UsedByLabel) || strings.HasPrefix(k, "containerd.io/")
 }
 
 // ParseRestartPolicy reads docker's restart policy: no (or ""), always,
