@@ -228,7 +228,7 @@ func (e *engine) waitFor(ctx context.Context, dep, condition string) error {
 		name := containers.ConfigOf(info).Name
 		switch condition {
 		case types.ServiceConditionHealthy:
-			if err := e.waitHealthy(ctx, info.ID, name, 0); err != nil {
+			if err := e.waitHealthy(ctx, info, 0); err != nil {
 				return fmt.Errorf("dependency %s failed to start: %w", dep, err)
 			}
 		case types.ServiceConditionCompletedSuccessfully:
@@ -244,13 +244,10 @@ func (e *engine) waitFor(ctx context.Context, dep, condition string) error {
 	return nil
 }
 
-// waitHealthy waits until container id is healthy, failing when it is
+// waitHealthy waits until container info is healthy, failing when it is
 // unhealthy, stops, or (with timeout) takes longer than that.
-func (e *engine) waitHealthy(ctx context.Context, id, name string, timeout time.Duration) error {
-	info, err := e.cs.Client().ContainerService().Get(ctx, id)
-	if err != nil {
-		return err
-	}
+func (e *engine) waitHealthy(ctx context.Context, info ctrs.Container, timeout time.Duration) error {
+	id, name := info.ID, containers.ConfigOf(info).Name
 	if !containers.HasHealthcheck(containers.ConfigOf(info).Healthcheck) {
 		return fmt.Errorf("container %s has no healthcheck to wait for: give its service a healthcheck, or depend on it with condition: service_started", name)
 	}
@@ -389,10 +386,17 @@ func (e *engine) converge(ctx context.Context, s types.ServiceConfig) error {
 
 // remove stops and removes an old container of the project.
 func (e *engine) remove(ctx context.Context, m member) error {
-	if err := e.cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(e.stopTimeout)}); err != nil && !errdefs.IsNotFound(err) {
+	return stopAndRemove(ctx, e.cs, m, e.stopTimeout, e.renewAnon)
+}
+
+// stopAndRemove stops m (its stop signal, then SIGKILL after timeout,
+// nil for its own) and removes it, with its anonymous volumes when
+// anonVolumes is set.
+func stopAndRemove(ctx context.Context, cs *containers.Containers, m member, timeout *int, anonVolumes bool) error {
+	if err := cs.Stop(ctx, m.info, containers.StopOptions{Timeout: seconds(timeout), ForRemove: true}); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("stop %s: %w", m.name, err)
 	}
-	if err := e.cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: e.renewAnon}); err != nil {
+	if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: anonVolumes}); err != nil {
 		return fmt.Errorf("remove %s: %w", m.name, err)
 	}
 	return nil

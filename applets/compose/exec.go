@@ -142,18 +142,9 @@ func (c *runCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
 	svc := rest[0]
-	if _, ok := p.DisabledServices[svc]; ok {
-		// run names its service: its profile needs no --profile.
-		if p, err = p.WithServicesEnabled(svc); err != nil {
-			return err
-		}
-	}
-	if _, err := selected(p, []string{svc}); err != nil {
+	p, _, err := a.selection(ctx, []string{svc})
+	if err != nil {
 		return err
 	}
 	cs, err := a.open(ctx)

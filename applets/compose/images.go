@@ -189,14 +189,7 @@ type buildCmd struct {
 }
 
 func (b *buildCmd) run(ctx context.Context, a *app, _ []string) error {
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	if p, err = enabling(p, b.Args.Services); err != nil {
-		return err
-	}
-	names, err := selected(p, b.Args.Services)
+	p, names, err := a.selection(ctx, b.Args.Services)
 	if err != nil {
 		return err
 	}
@@ -230,14 +223,7 @@ type pullCmd struct {
 }
 
 func (c *pullCmd) run(ctx context.Context, a *app, _ []string) error {
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	if p, err = enabling(p, c.Args.Services); err != nil {
-		return err
-	}
-	names, err := selected(p, c.Args.Services)
+	p, names, err := a.selection(ctx, c.Args.Services)
 	if err != nil {
 		return err
 	}
@@ -274,14 +260,7 @@ type pushCmd struct {
 }
 
 func (c *pushCmd) run(ctx context.Context, a *app, _ []string) error {
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	if p, err = enabling(p, c.Args.Services); err != nil {
-		return err
-	}
-	names, err := selected(p, c.Args.Services)
+	p, names, err := a.selection(ctx, c.Args.Services)
 	if err != nil {
 		return err
 	}
@@ -338,22 +317,14 @@ func (c *imagesCmd) run(ctx context.Context, a *app, _ []string) error {
 	if err := cli.CheckFormat(c.Format); err != nil {
 		return err
 	}
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := a.open(ctx)
+	_, cs, ms, err := a.targets(ctx, c.Args.Services, false)
 	if err != nil {
 		return err
 	}
 	cl := cs.Client()
 	defer cl.Close()
-	ms, err := members(ctx, cl, p.Name, false)
-	if err != nil {
-		return err
-	}
 	var items []imageItem
-	for _, m := range ofServices(ms, c.Args.Services) {
+	for _, m := range ms {
 		repo, tag := m.info.Image, ""
 		if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
 			repo, tag = repo[:i], repo[i+1:]

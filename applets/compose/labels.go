@@ -58,13 +58,8 @@ func members(ctx context.Context, c *containerd.Client, project string, oneoff b
 	}
 	var byID map[string]*tasktypes.Process
 	if len(infos) > 0 {
-		resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
-		if err != nil {
+		if byID, err = taskList(ctx, c); err != nil {
 			return nil, err
-		}
-		byID = make(map[string]*tasktypes.Process, len(resp.Tasks))
-		for _, t := range resp.Tasks {
-			byID[t.ID] = t
 		}
 	}
 	var out []member
@@ -93,6 +88,19 @@ func members(ctx context.Context, c *containerd.Client, project string, oneoff b
 		return strings.Compare(a.name, b.name)
 	})
 	return out, nil
+}
+
+// taskList is every task of the namespace by container ID, in one call.
+func taskList(ctx context.Context, c *containerd.Client) (map[string]*tasktypes.Process, error) {
+	resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*tasktypes.Process, len(resp.Tasks))
+	for _, t := range resp.Tasks {
+		byID[t.ID] = t
+	}
+	return byID, nil
 }
 
 // ofServices keeps the members of the named services (all when none).

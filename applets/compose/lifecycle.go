@@ -308,13 +308,8 @@ func (c *rmCmd) run(ctx context.Context, a *app, _ []string) error {
 		}
 	}
 	return inOrder(ctx, p, todo, true, func(ctx context.Context, m member) error {
-		if m.running() {
-			if err := cs.Stop(ctx, m.info, containers.StopOptions{}); err != nil {
-				return fmt.Errorf("stop %s: %w", m.name, err)
-			}
-		}
-		if err := cs.Remove(ctx, m.info.ID, containers.RemoveOptions{Kill: true, AnonVolumes: c.Volumes}); err != nil {
-			return fmt.Errorf("remove %s: %w", m.name, err)
+		if err := stopAndRemove(ctx, cs, m, nil, c.Volumes); err != nil {
+			return err
 		}
 		a.progress("Container %s  Removed", m.name)
 		return nil

@@ -127,19 +127,28 @@ func selected(p *types.Project, names []string) ([]string, error) {
 	return names, nil
 }
 
-// enabling is p with the named services enabled even when their profile
-// is not: a service named on the command line runs, as in docker compose.
-func enabling(p *types.Project, names []string) (*types.Project, error) {
+// selection is the project and the services named (all when none), for
+// the commands that make or fetch something for them (up, create, run,
+// build, pull, push): a service named on the command line is enabled
+// even when its profile is not, as in docker compose.
+func (a *app) selection(ctx context.Context, names []string) (*types.Project, []string, error) {
+	p, err := a.load(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	var off []string
 	for _, n := range names {
 		if _, ok := p.DisabledServices[n]; ok {
 			off = append(off, n)
 		}
 	}
-	if len(off) == 0 {
-		return p, nil
+	if len(off) > 0 {
+		if p, err = p.WithServicesEnabled(off...); err != nil {
+			return nil, nil, err
+		}
 	}
-	return p.WithServicesEnabled(off...)
+	names, err = selected(p, names)
+	return p, names, err
 }
 
 // withDependencies is names and every service they depend on, directly

@@ -184,6 +184,10 @@ func (c *lsCmd) run(ctx context.Context, a *app, _ []string) error {
 	if err != nil {
 		return err
 	}
+	tasks, err := taskList(ctx, cl)
+	if err != nil {
+		return err
+	}
 	type proj struct {
 		files  string
 		counts map[string]int
@@ -196,13 +200,7 @@ func (c *lsCmd) run(ctx context.Context, a *app, _ []string) error {
 			pr = &proj{files: info.Labels[labelConfigFiles], counts: map[string]int{}}
 			projects[name] = pr
 		}
-		st := "exited"
-		if running, err := cs.Running(ctx, info.ID); err == nil && running {
-			st = "running"
-		} else if info.Labels[containers.LabelStartedAt] == "" {
-			st = "created"
-		}
-		pr.counts[st]++
+		pr.counts[containers.StateOf(info, tasks[info.ID]).Status]++
 	}
 	var items []lsItem
 	for _, name := range sortedKeys(projects) {

@@ -85,14 +85,7 @@ func (u *upCmd) run(ctx context.Context, a *app, _ []string) error {
 	if u.Detach && u.Abort {
 		return cli.Usagef("-d and --abort-on-container-exit contradict each other: give one")
 	}
-	p, err := a.load(ctx)
-	if err != nil {
-		return err
-	}
-	if p, err = enabling(p, u.Args.Services); err != nil {
-		return err
-	}
-	names, err := selected(p, u.Args.Services)
+	p, names, err := a.selection(ctx, u.Args.Services)
 	if err != nil {
 		return err
 	}
@@ -210,8 +203,9 @@ func (e *engine) waitReady(ctx context.Context, names []string, timeout time.Dur
 				if err != nil {
 					return err
 				}
-				name := containers.ConfigOf(info).Name
-				if !containers.HasHealthcheck(containers.ConfigOf(info).Healthcheck) {
+				cfg := containers.ConfigOf(info)
+				if !containers.HasHealthcheck(cfg.Healthcheck) {
+					name := cfg.Name
 					if running, _ := e.cs.Running(gctx, id); running {
 						return nil
 					}
@@ -222,7 +216,7 @@ func (e *engine) waitReady(ctx context.Context, names []string, timeout time.Dur
 					}
 					return fmt.Errorf("container %s is not running", name)
 				}
-				return e.waitHealthy(gctx, id, name, timeout)
+				return e.waitHealthy(gctx, info, timeout)
 			})
 		}
 	}
@@ -301,24 +295,18 @@ func (a *app) foreground(ctx context.Context, cs *containers.Containers, p *type
 		if err != nil {
 			return
 		}
-		var g sync.WaitGroup
-		for _, m := range ofServices(cur, names) {
-			if !m.running() {
-				continue
-			}
-			g.Add(1)
-			go func() {
-				defer g.Done()
-				if kill {
-					if cs.Kill(work, m.info, syscall.SIGKILL) == nil {
-						fmt.Fprintf(pr.stderr, "Container %s  Killed\n", m.name)
-					}
-				} else if cs.Stop(work, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)}) == nil {
-					fmt.Fprintf(pr.stderr, "Container %s  Stopped\n", m.name)
+		forAll(ofServices(cur, names), func(m member) error {
+			switch {
+			case !m.running():
+			case kill:
+				if cs.Kill(work, m.info, syscall.SIGKILL) == nil {
+					fmt.Fprintf(pr.stderr, "Container %s  Killed\n", m.name)
 				}
-			}()
-		}
-		g.Wait()
+			case cs.Stop(work, m.info, containers.StopOptions{Timeout: seconds(u.Timeout)}) == nil:
+				fmt.Fprintf(pr.stderr, "Container %s  Stopped\n", m.name)
+			}
+			return nil
+		})
 	}
 	code := 0
 	record := func(ex exit) {
