@@ -158,7 +158,11 @@ func (d *Containers) Start(ctx context.Context, ctr containerd.Container, opts .
 		// A start killed in the middle of NewTask: containerd finishes
 		// or rolls back that task by itself, soon. A task it finished is
 		// the killed start's and goes.
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, nil, StartError(err)
+		case <-time.After(100 * time.Millisecond):
+		}
 		if t, st, terr := taskStatus(ctx, ctr); terr == nil && t != nil && st == containerd.Created {
 			t.Delete(ctx, containerd.WithProcessKill)
 		}
