@@ -60,6 +60,9 @@ func dispatch(args []string, base *cli.Env) int {
 		return cli.ExitUsage
 	}
 	env.Name = name
+	if err := enterRootless(ctx, &env, name, args[1:]); err != nil {
+		return cli.Report(&env, err)
+	}
 	return cli.Report(&env, a.Main(ctx, &env, args[1:]))
 }
 
@@ -124,9 +127,13 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 		}
 		// lepton help COMMAND [SUBCOMMAND]: that command's own --help.
 		return runCommand(ctx, env, append(append(globals, args[1:]...), "--help"))
-	case "version":
-		return cli.Report(env, version(ctx, env, append(globals, args[1:]...)))
-	case "inspect":
+	case "version", "inspect":
+		if err := enterRootless(ctx, env, "lepton", append(globals, args[1:]...)); err != nil {
+			return cli.Report(env, err)
+		}
+		if args[0] == "version" {
+			return cli.Report(env, version(ctx, env, append(globals, args[1:]...)))
+		}
 		return inspectAny(ctx, env, globals, args[1:])
 	}
 	c, ok := commands[args[0]]
@@ -141,6 +148,9 @@ func runCommand(ctx context.Context, env *cli.Env, args []string) int {
 	}
 	env.Name = c.applet
 	full := append(append(append([]string{}, globals...), c.prefix...), args[1:]...)
+	if err := enterRootless(ctx, env, c.applet, full); err != nil {
+		return cli.Report(env, err)
+	}
 	return cli.Report(env, applets[c.applet].Main(ctx, env, full))
 }
 

@@ -28,11 +28,12 @@ func Main(ctx context.Context, env *cli.Env, args []string) error {
 func Parser(ctx context.Context, env *cli.Env) *flags.Parser {
 	opts := &struct {
 		cli.Globals
-		Check  checkCmd  `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
-		Df     dfCmd     `command:"df" description:"Show the disk space images, containers, volumes and the build cache use"`
-		Events eventsCmd `command:"events" description:"Stream what happens to containers, images, networks and volumes"`
-		Info   infoCmd   `command:"info" description:"Show how lepton and containerd are set up"`
-		Prune  pruneCmd  `command:"prune" description:"Remove stopped containers, unused networks, dangling images and the build cache"`
+		Check    checkCmd    `command:"check" description:"Find (and with --repair, fix) what killed or crashed commands left"`
+		Df       dfCmd       `command:"df" description:"Show the disk space images, containers, volumes and the build cache use"`
+		Events   eventsCmd   `command:"events" description:"Stream what happens to containers, images, networks and volumes"`
+		Info     infoCmd     `command:"info" description:"Show how lepton and containerd are set up"`
+		Prune    pruneCmd    `command:"prune" description:"Remove stopped containers, unused networks, dangling images and the build cache"`
+		Rootless rootlessCmd `command:"rootless" subcommands-optional:"yes" description:"Check, start or stop your rootless containerd (lepton starts it by itself)"`
 	}{}
 	p := cli.NewApplet(env, opts, func(c command, _ []string) error { return c.run(ctx, env, &opts.Globals) })
 	p.ShortDescription = "Manage lepton itself"

@@ -1,0 +1,339 @@
+package rootless
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/lepton-project/lepton/common/proc"
+	"github.com/lepton-project/lepton/common/store"
+)
+
+func ownedBy(path string, uid int) bool {
+	var st unix.Stat_t
+	if unix.Lstat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return false
+	}
+	return int(st.Uid) == uid && st.Mode&0o077 == 0
+}
+
+// StartOptions says how to start the daemon.
+type StartOptions struct {
+	// Self is the lepton binary rootlesskit runs as its child (which
+	// prepares the namespaces, then becomes containerd). Its name must be
+	// "lepton": the child is "lepton system rootless __child".
+	Self string
+	// Net is rootlesskit's network driver: "slirp4netns" or "pasta"; ""
+	// takes the first of them installed (env LEPTON_ROOTLESS_NET).
+	Net string
+	// Timeout bounds the wait for containerd to answer; 0 is 30 seconds.
+	Timeout time.Duration
+}
+
+// Running says whether the daemon's rootlesskit lives and its containerd
+// accepts connections, and gives the PID of rootlesskit's child, the
+// process whose namespaces a lepton enters.
+func (d Daemon) Running() (child int, ok bool) {
+	pid, start, err := readPID(d.pidPath())
+	if err != nil || !proc.Alive(pid, start) {
+		return 0, false
+	}
+	child, _, err = readPID(filepath.Join(d.StateDir(), "child_pid"))
+	if err != nil || !proc.Alive(child, 0) {
+		return 0, false
+	}
+	c, err := net.DialTimeout("unix", d.Address(), time.Second)
+	if err != nil {
+		return 0, false
+	}
+	c.Close()
+	return child, true
+}
+
+// Start starts the daemon unless it runs, and returns the PID of
+// rootlesskit's child once containerd answers. Any number of processes may
+// call it at once: one starts the daemon, the others wait for it.
+func (d Daemon) Start(ctx context.Context, o StartOptions) (int, error) {
+	if child, ok := d.Running(); ok {
+		return child, nil
+	}
+	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	unlock, err := store.LockFile(ctx, filepath.Join(d.Dir, "start.lock"))
+	if err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	defer unlock()
+	if child, ok := d.Running(); ok {
+		return child, nil // another lepton started it while this one waited
+	}
+	var missing []string
+	for _, p := range Check(o.Net) {
+		if !p.OK {
+			missing = append(missing, p.What+": "+p.Detail)
+		}
+	}
+	if len(missing) > 0 {
+		return 0, fmt.Errorf("cannot start the rootless containerd:\n  %s\n(lepton system rootless check tells the same)", strings.Join(missing, "\n  "))
+	}
+	// A rootlesskit that lives on without a containerd (it crashed, or is
+	// still starting after a kill of the lepton that started it) is
+	// stopped first: the namespaces are made afresh.
+	d.stopLocked()
+	return d.start(ctx, o)
+}
+
+func (d Daemon) start(ctx context.Context, o StartOptions) (int, error) {
+	netDriver, err := pickNet(o.Net)
+	if err != nil {
+		return 0, err
+	}
+	kit, err := exec.LookPath("rootlesskit")
+	if err != nil {
+		return 0, errors.New("rootless: rootlesskit is not installed (as root, ./install.sh installs it)")
+	}
+	ctrd, err := exec.LookPath("containerd")
+	if err != nil {
+		return 0, errors.New("rootless: containerd is not installed (as root, ./install.sh installs it)")
+	}
+	for _, dir := range []string{d.Root, filepath.Join(d.Dir, "containerd")} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return 0, fmt.Errorf("rootless: %w", err)
+		}
+	}
+	os.RemoveAll(d.StateDir()) // a dead rootlesskit's; it wants to make it
+	os.Remove(d.Address())
+	os.Remove(d.cgroupPath())
+	if err := os.WriteFile(d.configPath(), []byte(d.config()), 0o600); err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	logf, err := os.OpenFile(d.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	defer logf.Close()
+	args := []string{
+		"--state-dir=" + d.StateDir(),
+		"--net=" + netDriver,
+		"--mtu=65520",
+		// Containers reach the host's own services through its public
+		// address, never through its loopback: as docker's rootless mode.
+		"--disable-host-loopback",
+		"--port-driver=builtin",
+		"--detach-netns",
+		"--copy-up=/etc", "--copy-up=/run",
+		o.Self, "system", "rootless", "__child", ctrd, d.configPath(), d.cgroupPath(),
+	}
+	if netDriver == "slirp4netns" {
+		args = append([]string{"--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto"}, args...)
+	}
+	cmd := exec.Command(kit, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = "/"
+	// Its own session: the daemon outlives this command and its terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("rootless: start rootlesskit: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	pid := cmd.Process.Pid
+	if err := os.WriteFile(d.pidPath(), []byte(fmt.Sprintf("%d %d\n", pid, proc.Start(pid))), 0o600); err != nil {
+		cmd.Process.Kill()
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case err := <-exited:
+			os.Remove(d.pidPath())
+			return 0, fmt.Errorf("rootless: rootlesskit exited at start (%v):\n%s\n(the whole log is %s)", err, lastLines(d.LogPath(), 8), d.LogPath())
+		case <-ctx.Done():
+			return 0, ctx.Err() // it goes on starting; the next command finds it
+		case <-time.After(20 * time.Millisecond):
+		}
+		if child, ok := d.Running(); ok {
+			return child, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("rootless: containerd did not answer at %s within %s; see %s", d.Address(), timeout, d.LogPath())
+		}
+	}
+}
+
+// config is containerd's configuration: everything under the daemon's own
+// directories, and nothing that would reach for the host's (the CRI
+// plugins, NRI's fixed socket).
+func (d Daemon) config() string {
+	return fmt.Sprintf(`# Written by lepton at each start of the rootless containerd.
+version = 3
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.nri.v1.nri", "io.containerd.podsandbox.controller.v1.podsandbox"]
+
+[grpc]
+  address = %q
+
+[ttrpc]
+  address = %q
+
+[plugins."io.containerd.transfer.v1.local"]
+  config_path = "/etc/containerd/certs.d"
+`, d.Root, filepath.Join(d.Dir, "containerd"), d.Address(), d.Address()+".ttrpc")
+}
+
+// Stop stops the daemon and every process in its user namespace (shims,
+// containers, buildkitd), and waits for them to go. A daemon that does not
+// run is no error.
+func (d Daemon) Stop(ctx context.Context) error {
+	unlock, err := store.LockFile(ctx, filepath.Join(d.Dir, "start.lock"))
+	if err != nil {
+		if os.IsNotExist(errors.Unwrap(err)) || errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("rootless: %w", err)
+	}
+	defer unlock()
+	return d.stopLocked()
+}
+
+func (d Daemon) stopLocked() error {
+	pid, start, err := readPID(d.pidPath())
+	if err != nil || !proc.Alive(pid, start) {
+		os.Remove(d.pidPath())
+		return nil
+	}
+	// The processes to end are those in the user namespace of
+	// rootlesskit's child, found before anything is signalled.
+	var userns string
+	if child, _, err := readPID(filepath.Join(d.StateDir(), "child_pid")); err == nil {
+		userns, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/user", child))
+	}
+	unix.Kill(pid, unix.SIGTERM)
+	gone := func() bool { return !proc.Alive(pid, start) }
+	waitUntil(gone, 10*time.Second)
+	if !gone() {
+		unix.Kill(pid, unix.SIGKILL)
+		waitUntil(gone, 5*time.Second)
+	}
+	if userns != "" {
+		for range 3 {
+			left := inUserns(userns)
+			if len(left) == 0 {
+				break
+			}
+			for _, p := range left {
+				unix.Kill(p, unix.SIGKILL)
+			}
+			waitUntil(func() bool { return len(inUserns(userns)) == 0 }, 5*time.Second)
+		}
+	}
+	os.Remove(d.pidPath())
+	os.Remove(d.Address())
+	return nil
+}
+
+// inUserns lists the processes whose user namespace is userns (as
+// readlink shows it: "user:[4026532840]").
+func inUserns(userns string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/user"); err == nil && l == userns {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func waitUntil(cond func() bool, d time.Duration) {
+	for deadline := time.Now().Add(d); !cond() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readPID reads "PID [START]" from a pid file.
+func readPID(path string) (pid int, start uint64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, 0, fmt.Errorf("%s is empty", path)
+	}
+	if pid, err = strconv.Atoi(f[0]); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(f) > 1 {
+		start, _ = strconv.ParseUint(f[1], 10, 64)
+	}
+	return pid, start, nil
+}
+
+// pickNet is the network driver to use: the one asked for, else
+// slirp4netns, else pasta.
+func pickNet(want string) (string, error) {
+	if want == "" {
+		want = os.Getenv("LEPTON_ROOTLESS_NET")
+	}
+	switch want {
+	case "slirp4netns", "pasta":
+		if _, err := exec.LookPath(want); err != nil {
+			return "", fmt.Errorf("rootless: %s is not installed (as root: apt-get install %s)", want, map[string]string{"slirp4netns": "slirp4netns", "pasta": "passt"}[want])
+		}
+		return want, nil
+	case "":
+		for _, n := range []string{"slirp4netns", "pasta"} {
+			if _, err := exec.LookPath(n); err == nil {
+				return n, nil
+			}
+		}
+		return "", errors.New("rootless: neither slirp4netns nor pasta is installed (as root: apt-get install slirp4netns)")
+	}
+	return "", fmt.Errorf("rootless: unknown network driver %q (LEPTON_ROOTLESS_NET): want slirp4netns or pasta", want)
+}
+
+// NetDriver is the network driver of a running daemon, from its
+// command line, for info.
+func (d Daemon) NetDriver() string {
+	pid, _, err := readPID(d.pidPath())
+	if err != nil {
+		return ""
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	for _, a := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(a, "--net="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func lastLines(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
