@@ -29,6 +29,7 @@ import (
 	"github.com/lepton-project/lepton/common/leases"
 	"github.com/lepton-project/lepton/common/networks"
 	"github.com/lepton-project/lepton/common/registry"
+	"github.com/lepton-project/lepton/common/rootless"
 	"github.com/lepton-project/lepton/common/volumes"
 )
 
@@ -488,8 +489,14 @@ func withNetworkHooks(self, dataRoot, namespace, dir string) oci.SpecOpts {
 			s.Hooks = &specs.Hooks{}
 		}
 		timeout := 60
+		var env []string
+		if d, ok := rootless.Current(); ok {
+			// runc runs hooks in containerd's network namespace, the
+			// host's; the bridges are in the daemon's own.
+			env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, d.HookEnv()...)
+		}
 		hook := func(stage string) specs.Hook {
-			return specs.Hook{Path: self, Timeout: &timeout, Args: []string{
+			return specs.Hook{Path: self, Timeout: &timeout, Env: env, Args: []string{
 				"lepton-network", "--data-root", dataRoot, "--namespace", namespace, "__hook", stage, dir}}
 		}
 		s.Hooks.CreateRuntime = append(s.Hooks.CreateRuntime, hook("up"))

@@ -39,6 +39,9 @@ func (d *Containers) RunningTask(ctx context.Context, info ctrs.Container, ref s
 // Pause freezes the running container info's processes, as docker pause
 // does; one not running is an errdefs.ErrFailedPrecondition.
 func (d *Containers) Pause(ctx context.Context, info ctrs.Container, ref string) error {
+	if parent, ok := rootlessCgroups(); ok && parent == "" {
+		return errNoCgroups("pause (cgroups' freezer)")
+	}
 	task, err := d.RunningTask(ctx, info, ref)
 	if err != nil {
 		return err

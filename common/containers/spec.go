@@ -79,6 +79,11 @@ func specOpts(p *Plan, img containerd.Image, hostname string, ic imageConfig, in
 		return nil, err
 	}
 	opts = append(opts, res...)
+	rl, err := rootlessSpecOpts(hc)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, rl...)
 	for _, s := range hc.Ulimits {
 		u, err := units.ParseUlimit(s)
 		if err != nil {

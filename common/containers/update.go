@@ -166,6 +166,9 @@ func (d *Containers) Update(ctx context.Context, id string, o UpdateOptions) err
 	if err := o.hostCheck(); err != nil {
 		return err
 	}
+	if parent, ok := rootlessCgroups(); ok && parent == "" && o.resources() {
+		return errNoCgroups("update")
+	}
 	return d.underName(ctx, id, func(info containers.Container) error {
 		if err := d.update(ctx, info, &o); err != nil {
 			return err
