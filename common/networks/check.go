@@ -69,5 +69,8 @@ func (ns *Networks) Check(ctx context.Context, repair bool) ([]check.Problem, er
 			return nil, err
 		}
 	}
+	if err := checkForwards(ctx, r); err != nil {
+		return nil, err
+	}
 	return r.Problems, nil
 }

@@ -114,12 +114,21 @@ func deleteRules(prefix string, chains ...*nftables.Chain) error {
 	return fmt.Errorf("delete nftables rules of %s: %w", strings.TrimSuffix(prefix, ":"), err)
 }
 
-func deletePortRules(id string) error { return deleteRules(ownerPorts(id), chPre, chOut) }
+// deletePortRules removes container id's port rules, and first the
+// ports rootlesskit forwards for them (rootless mode).
+func deletePortRules(id string) error {
+	if c, err := nftConn(); err == nil {
+		unforward(c, id)
+	}
+	return deleteRules(ownerPorts(id), chPre, chOut)
+}
 
 // published is a port mapping found in the rules.
 type published struct {
 	owner, proto, hostIP string
 	port                 int
+	toIP                 string // where the rule forwards to
+	toPort               int
 }
 
 // publishedPorts reads the port mappings of every lepton on the host.
@@ -139,7 +148,8 @@ func publishedPorts(c *nftables.Conn) []published {
 			continue
 		}
 		port, _ := strconv.Atoi(f[3])
-		out = append(out, published{owner: f[0], proto: f[1], hostIP: f[2], port: port})
+		toIP, toPort := dnatTarget(r)
+		out = append(out, published{owner: f[0], proto: f[1], hostIP: f[2], port: port, toIP: toIP, toPort: toPort})
 	}
 	return out
 }
@@ -252,6 +262,10 @@ func publishPorts(id, ip string, want []Port) ([]Port, error) {
 		}
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("add nftables rules for published ports: %w", err)
+		}
+		if err := forward(id, to, got); err != nil {
+			deleteRules(ownerPorts(id), chPre, chOut)
+			return err
 		}
 		return nil
 	})

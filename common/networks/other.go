@@ -3,7 +3,10 @@
 package networks
 
 import (
+	"context"
 	"net/netip"
+
+	"github.com/lepton-project/lepton/common/check"
 
 	"github.com/containerd/errdefs"
 )
@@ -19,6 +22,7 @@ func ensureHost(*Network) error                           { return errLinuxOnly 
 func tearDownHost(*Network) error                         { return nil }
 func hostPrefixes() ([]takenPrefix, error)                { return nil, nil }
 func deleteLink(string)                                   {}
+func checkForwards(context.Context, *check.Report) error  { return nil }
 func deletePortRules(string) error                        { return nil }
 func openNetns(int) (int, error)                          { return -1, errLinuxOnly }
 func closeFd(int)                                         {}
