@@ -23,6 +23,7 @@ import (
 
 	"github.com/lepton-project/lepton/common/cli"
 	"github.com/lepton-project/lepton/common/containers"
+	"github.com/lepton-project/lepton/common/rootless"
 )
 
 type infoCmd struct {
@@ -60,6 +61,7 @@ type Info struct {
 	DefaultRuntime    string
 	SecurityOptions   []string
 	Registries        []Registry
+	Rootless          *RootlessInfo `json:",omitempty"` // nil as root
 	Warnings          []string
 	ClientInfo        struct{ Version, GoVersion string }
 }
@@ -68,6 +70,15 @@ type Info struct {
 type Runtime struct {
 	Path string `json:"path"` // the containerd shim
 	Bin  string `json:"runc"` // the OCI runtime binary it runs
+}
+
+// RootlessInfo is how the rootless daemon is set up: rootlesskit's
+// network and port drivers, and whether containers get cgroups.
+type RootlessInfo struct {
+	Dir           string // the daemon's run directory
+	NetworkDriver string // slirp4netns or pasta
+	PortDriver    string // builtin
+	Cgroups       string // the containers' cgroup parent; "" for none (limits refused)
 }
 
 // Registry is one registry host configured in the hosts directory.
@@ -117,6 +128,15 @@ func (c *infoCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 	in.CgroupVersion = cgroupVersion()
 	in.SecurityOptions = securityOptions(in.CgroupVersion)
 	in.DriverStatus = [][2]string{{"Snapshotter", in.Driver}}
+	if d, ok := rootless.Current(); ok {
+		in.Rootless = &RootlessInfo{Dir: d.Dir, NetworkDriver: d.NetDriver(), PortDriver: "builtin", Cgroups: d.CgroupParent()}
+		// As docker's rootless mode shows it.
+		in.SecurityOptions = append(in.SecurityOptions, "name=rootless")
+		if in.Rootless.Cgroups == "" {
+			in.CgroupDriver = "none"
+			in.Warnings = append(in.Warnings, "Running in rootless mode without cgroups: --memory, --cpus and the other limits are refused, and pause is unavailable. To use them, use cgroup v2 with systemd and run install.sh --rootless.")
+		}
+	}
 
 	all, err := client.ContainerService().List(cctx)
 	if err != nil {
@@ -149,7 +169,9 @@ func (c *infoCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 		targets[img.Target.Digest.String()] = true
 	}
 	in.Images = len(targets)
-	in.Registries, in.Warnings = registries(g.HostsDir)
+	var regWarnings []string
+	in.Registries, regWarnings = registries(g.HostsDir)
+	in.Warnings = append(in.Warnings, regWarnings...)
 
 	switch c.Format {
 	case "":
@@ -192,6 +214,13 @@ func printInfo(w io.Writer, in *Info) {
 	fmt.Fprintf(w, " Kernel Version: %s\n Operating System: %s\n OSType: %s\n Architecture: %s\n CPUs: %d\n Total Memory: %s\n Name: %s\n ID: %s\n",
 		in.KernelVersion, in.OperatingSystem, in.OSType, in.Architecture, in.NCPU, gib(in.MemTotal), in.Name, in.ID)
 	fmt.Fprintf(w, " Docker Root Dir: %s\n Containerd Address: %s\n Namespace: %s\n", in.DockerRootDir, in.ContainerdAddress, in.Namespace)
+	if r := in.Rootless; r != nil {
+		cg := r.Cgroups
+		if cg == "" {
+			cg = "none"
+		}
+		fmt.Fprintf(w, " Rootless: yes\n  Network Driver: %s\n  Port Driver: %s\n  Cgroups: %s\n  Daemon Directory: %s\n", r.NetworkDriver, r.PortDriver, cg, r.Dir)
+	}
 	if len(in.Registries) > 0 {
 		fmt.Fprintln(w, " Registries:")
 		for _, r := range in.Registries {
