@@ -324,7 +324,7 @@ func (c *topCmd) run(ctx context.Context, a *app, _ []string) error {
 		if err != nil {
 			continue
 		}
-		pids, err := task.Pids(ctx)
+		pids, err := containers.Pids(ctx, task)
 		if err != nil {
 			return err
 		}
@@ -335,11 +335,11 @@ func (c *topCmd) run(ctx context.Context, a *app, _ []string) error {
 		tw := tabwriter.NewWriter(a.env.Stdout, 4, 1, 3, ' ', 0)
 		fmt.Fprintln(tw, "PID\tCMD")
 		for _, p := range pids {
-			cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.Pid))
+			cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
 			if err != nil {
 				continue
 			}
-			fmt.Fprintf(tw, "%d\t%s\n", p.Pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")))
+			fmt.Fprintf(tw, "%d\t%s\n", p, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")))
 		}
 		tw.Flush()
 	}

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/lepton-project/lepton/common/cli"
+	"github.com/lepton-project/lepton/common/containers"
 )
 
 type topCmd struct {
@@ -36,14 +37,14 @@ func (t *topCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err != nil {
 		return err
 	}
-	pids, err := task.Pids(ctx)
+	pids, err := containers.Pids(ctx, task)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(a.env.Stdout, 4, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "UID\tPID\tPPID\tSTAT\tCMD")
 	for _, p := range pids {
-		pid := strconv.Itoa(int(p.Pid))
+		pid := strconv.Itoa(p)
 		stat, err := os.ReadFile("/proc/" + pid + "/stat")
 		if err != nil {
 			continue // gone since the list was made
