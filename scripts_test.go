@@ -34,7 +34,10 @@ import (
 // table main.go uses, so each "exec lepton-volume ..." in a script goes
 // through real argv[0] dispatch in a process of its own.
 func TestMain(m *testing.M) {
-	entry := func() { os.Exit(dispatch(os.Args, &osEnv)) }
+	entry := func() {
+		dropToTestUser() // the rootless scripts' lepton runs as their user
+		os.Exit(dispatch(os.Args, &osEnv))
+	}
 	cmds := map[string]func(){"lepton": entry, "docker": entry}
 	for name := range applets {
 		cmds[name] = entry
@@ -55,6 +58,16 @@ func TestScripts(t *testing.T) {
 	src, _ := os.Getwd()
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			var rw *rootlessWorld
+			if filepath.Base(dir) == "rootless" {
+				if rw = w.rootlessSetUp(); rw.why != "" {
+					if os.Getenv("CI") != "" {
+						t.Fatalf("CI is set but the rootless scripts cannot run: %s", rw.why)
+					}
+					t.Skip(rw.why)
+				}
+				t.Cleanup(rw.tearDown)
+			}
 			testscript.Run(t, testscript.Params{
 				Dir:                 dir,
 				RequireExplicitExec: true,
@@ -113,6 +126,9 @@ func TestScripts(t *testing.T) {
 						cleanNamespace(addr, ns)
 						cleanNetworks(home, ns) // bridges and rules are the host's, not $WORK's
 					})
+					if rw != nil {
+						return rw.setup(e, w.busyboxTar)
+					}
 					return nil
 				},
 				Condition: func(cond string) (bool, error) {
@@ -129,6 +145,11 @@ func TestScripts(t *testing.T) {
 						return err == nil, nil
 					case "root": // running as root
 						return os.Geteuid() == 0, nil
+					case "rootless": // lepton runs as the rootless scripts' user
+						return rw != nil, nil
+					case "cgroup2": // the host has cgroup v2 alone
+						_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+						return err == nil, nil
 					case "long": // not in -short mode
 						return !testing.Short(), nil
 					}

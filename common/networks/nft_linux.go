@@ -12,6 +12,8 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
+
+	"github.com/lepton-project/lepton/common/crash"
 )
 
 // lepton's rules live in their own table, so they never touch another
@@ -263,6 +265,9 @@ func publishPorts(id, ip string, want []Port) ([]Port, error) {
 		if err := c.Flush(); err != nil {
 			return fmt.Errorf("add nftables rules for published ports: %w", err)
 		}
+		// A kill here leaves rules rootlesskit does not forward yet: check
+		// reports them as missing forwards.
+		crash.Point("publish-rules-added")
 		if err := forward(id, to, got); err != nil {
 			deleteRules(ownerPorts(id), chPre, chOut)
 			return err
