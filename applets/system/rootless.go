@@ -60,7 +60,10 @@ func (c *rootlessCheckCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals
 	return nil
 }
 
-type rootlessStartCmd struct{ cli.Command }
+type rootlessStartCmd struct {
+	cli.Command
+	Foreground bool `long:"foreground" description:"Become the daemon instead of starting it in the background (for a systemd user service)"`
+}
 
 func (c *rootlessStartCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals) error {
 	if os.Geteuid() == 0 {
@@ -74,7 +77,7 @@ func (c *rootlessStartCmd) run(ctx context.Context, env *cli.Env, g *cli.Globals
 	if err != nil {
 		return err
 	}
-	if _, err := d.Start(ctx, rootless.StartOptions{Self: self}); err != nil {
+	if _, err := d.Start(ctx, rootless.StartOptions{Self: self, Foreground: c.Foreground}); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "running: containerd at %s, network %s\n", d.Address(), d.NetDriver())

@@ -38,6 +38,10 @@ type StartOptions struct {
 	Net string
 	// Timeout bounds the wait for containerd to answer; 0 is 30 seconds.
 	Timeout time.Duration
+	// Foreground makes Start become rootlesskit instead of starting it in
+	// the background: for a service manager (systemd) to supervise. It
+	// returns only on failure; rootlesskit and containerd log to stderr.
+	Foreground bool
 }
 
 // Running says whether the daemon's rootlesskit lives and its containerd
@@ -87,9 +91,16 @@ func (d Daemon) Start(ctx context.Context, o StartOptions) (int, error) {
 	if len(missing) > 0 {
 		return 0, fmt.Errorf("cannot start the rootless containerd:\n  %s\n(lepton system rootless check tells the same)", strings.Join(missing, "\n  "))
 	}
-	// A rootlesskit that lives on without a containerd (it crashed, or is
-	// still starting after a kill of the lepton that started it) is
-	// stopped first: the namespaces are made afresh.
+	// A rootlesskit still starting (under a service manager, or after a
+	// kill of the lepton that started it) is given the time to answer; one
+	// that lives on without a containerd is stopped, and the namespaces
+	// made afresh.
+	if pid, start, err := readPID(d.pidPath()); err == nil && proc.Alive(pid, start) {
+		waitUntil(func() bool { _, ok := d.Running(); return ok || !proc.Alive(pid, start) }, 10*time.Second)
+		if child, ok := d.Running(); ok {
+			return child, nil
+		}
+	}
 	d.stopLocked()
 	return d.start(ctx, o)
 }
@@ -118,11 +129,6 @@ func (d Daemon) start(ctx context.Context, o StartOptions) (int, error) {
 	if err := os.WriteFile(d.configPath(), []byte(d.config()), 0o600); err != nil {
 		return 0, fmt.Errorf("rootless: %w", err)
 	}
-	logf, err := os.OpenFile(d.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("rootless: %w", err)
-	}
-	defer logf.Close()
 	args := []string{
 		"--state-dir=" + d.StateDir(),
 		"--net=" + netDriver,
@@ -138,6 +144,18 @@ func (d Daemon) start(ctx context.Context, o StartOptions) (int, error) {
 	if netDriver == "slirp4netns" {
 		args = append([]string{"--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto"}, args...)
 	}
+	if o.Foreground {
+		self := os.Getpid()
+		if err := os.WriteFile(d.pidPath(), []byte(fmt.Sprintf("%d %d\n", self, proc.Start(self))), 0o600); err != nil {
+			return 0, fmt.Errorf("rootless: %w", err)
+		}
+		return 0, fmt.Errorf("rootless: run %s: %w", kit, syscall.Exec(kit, append([]string{"rootlesskit"}, args...), os.Environ()))
+	}
+	logf, err := os.OpenFile(d.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	defer logf.Close()
 	cmd := exec.Command(kit, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"

@@ -60,10 +60,6 @@ func (d Daemon) Enter(ctx context.Context, o EnterOptions) error {
 	if again, ok := d.Running(); !ok || again != child {
 		return errors.New("rootless: the daemon stopped while this command entered it; run the command again")
 	}
-	self, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return fmt.Errorf("rootless: %w", err)
-	}
 	env := os.Environ()
 	set := func(k, v string) {
 		for i, kv := range env {
@@ -80,7 +76,9 @@ func (d Daemon) Enter(ctx context.Context, o EnterOptions) error {
 	if os.Getenv("LEPTON_HOME") == "" && o.DataRoot != "" {
 		set("LEPTON_HOME", o.DataRoot)
 	}
-	return fmt.Errorf("rootless: re-execute %s: %w", self, syscall.Exec(self, os.Args, env))
+	// The link itself, not the path it shows: it opens the binary even
+	// where the user may not walk the path to it.
+	return fmt.Errorf("rootless: re-execute lepton: %w", syscall.Exec("/proc/self/exe", os.Args, env))
 }
 
 // ErrorAtEnter is what kept the constructor from joining the namespaces,

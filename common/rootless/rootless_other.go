@@ -15,7 +15,10 @@ var errLinuxOnly = errors.New("rootless mode needs Linux")
 const canEnter = false
 
 // StartOptions says how to start the daemon.
-type StartOptions struct{ Self, Net string }
+type StartOptions struct {
+	Self, Net  string
+	Foreground bool
+}
 
 // EnterOptions says what the process becomes inside.
 type EnterOptions struct {
