@@ -4,10 +4,15 @@
 # missing, so a second run takes seconds.
 #
 #   ./install.sh [--prefix DIR] [--no-daemons] [--docker-alias]
+#   ./install.sh --rootless            (as the user who will use lepton)
 #
 #   --prefix DIR     install under DIR/bin (default /usr/local)
 #   --no-daemons     only lepton and its links (client-only machines)
 #   --docker-alias   also link DIR/bin/docker to lepton
+#   --rootless       set up rootless mode for the calling user: check what
+#                    it needs, then start the user's containerd (as a systemd
+#                    user service where systemd runs). Run ./install.sh as
+#                    root first: it installs rootlesskit, slirp4netns, uidmap.
 #
 # Needs: Go (any version that can fetch the toolchain go.mod asks for through
 # the module proxy; Debian's golang-go is installed when there is none), and
@@ -17,17 +22,20 @@ set -euo pipefail
 CONTAINERD_VERSION=v2.4.2 # containerd, its runc shim and ctr
 RUNC_VERSION=v1.5.2
 BUILDKIT_VERSION=v0.34.2 # buildkitd; internal/buildkitd/go.mod pins the same
+ROOTLESSKIT_VERSION=v2.3.6 # rootless mode; 2.2 or newer for --detach-netns
 
 prefix=/usr/local
 daemons=1
 docker_alias=0
+rootless=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
 	--prefix=*) prefix=${1#--prefix=}; shift ;;
 	--no-daemons) daemons=0; shift ;;
 	--docker-alias) docker_alias=1; shift ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--rootless) rootless=1; shift ;;
+	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "install.sh: unknown option $1 (see ./install.sh --help)" >&2; exit 2 ;;
 	esac
 done
@@ -56,6 +64,49 @@ apt_install() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# --- rootless mode, for the calling user ------------------------------------
+if [ $rootless = 1 ]; then
+	begin "set up rootless mode"
+	if [ "$(id -u)" = 0 ]; then
+		echo "install.sh: --rootless sets up a user who is not root: run it as that user (root runs plain ./install.sh)" >&2
+		exit 2
+	fi
+	export PATH=$bindir:$PATH
+	command -v lepton >/dev/null || { echo "install.sh: lepton is not installed in $bindir: as root, run ./install.sh first" >&2; exit 1; }
+	if ! lepton system rootless check; then
+		echo "install.sh: fix the FAIL lines above (most need root), then run ./install.sh --rootless again" >&2
+		exit 1
+	fi
+	if [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ] && systemctl --user show-environment >/dev/null 2>&1; then
+		unit=${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/lepton-rootless.service
+		mkdir -p "$(dirname "$unit")"
+		lepton_bin=$(command -v lepton)
+		cat >"$unit" <<UNIT
+[Unit]
+Description=lepton's rootless containerd (written by lepton's install.sh)
+
+[Service]
+ExecStart=$lepton_bin system rootless start --foreground
+ExecStop=$lepton_bin system rootless stop
+# The service's cgroup is the user's to hand out, so containers get limits.
+Delegate=yes
+Type=simple
+Restart=on-failure
+KillMode=mixed
+
+[Install]
+WantedBy=default.target
+UNIT
+		systemctl --user daemon-reload
+		systemctl --user enable --now lepton-rootless.service
+		say "wrote $unit and started it (systemctl --user status lepton-rootless)"
+	else
+		lepton system rootless start
+	fi
+	say "done: try 'lepton info' (it says Rootless: yes)"
+	exit 0
+fi
+
 # --- Go -------------------------------------------------------------------
 begin "find Go"
 if ! command -v go >/dev/null; then
@@ -71,7 +122,20 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 begin "build lepton"
 mkdir -p "$bindir"
 version=$(git -C "$src" describe --always --dirty 2>/dev/null || echo dev)
-(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/lepton-project/lepton/common/cli.Version=$version" -o "$bindir/lepton.new" .)
+# Static, since run --init mounts this binary into containers; with cgo
+# (glibc's static libc) because rootless mode joins a user namespace from a
+# C constructor. Without a C compiler it is built without cgo, and rootless
+# mode says it is unavailable.
+if [ "$(id -u)" = 0 ] && [ $daemons = 1 ]; then
+	apt_install gcc libc6-dev
+fi
+ldflags="-s -w -X github.com/lepton-project/lepton/common/cli.Version=$version"
+if command -v gcc >/dev/null && [ -e "$(gcc -print-file-name=libc.a)" ]; then
+	(cd "$src" && CGO_ENABLED=1 go build -trimpath -tags netgo,osusergo -ldflags "$ldflags -linkmode external -extldflags -static" -o "$bindir/lepton.new" .)
+else
+	say "no gcc with a static libc: lepton is built without cgo, so without rootless mode"
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bindir/lepton.new" .)
+fi
 mv -f "$bindir/lepton.new" "$bindir/lepton"
 say "installed $bindir/lepton ($version)"
 
@@ -146,6 +210,22 @@ if [ "$have" != "$BUILDKIT_VERSION" ]; then
 	say "installed buildkitd $BUILDKIT_VERSION in $bindir"
 else
 	say "buildkitd $have already installed"
+fi
+
+begin "install rootlesskit $ROOTLESSKIT_VERSION, slirp4netns and uidmap"
+# For users who are not root: lepton starts their own containerd under
+# rootlesskit, with slirp4netns for its network and newuidmap for its IDs.
+apt_install uidmap slirp4netns
+have=$(command -v rootlesskit >/dev/null && version_of rootlesskit || true)
+if ! at_least "$have" "$ROOTLESSKIT_VERSION"; then
+	say "building rootlesskit $ROOTLESSKIT_VERSION (have: ${have:-none})"
+	GOBIN=$bindir CGO_ENABLED=0 go install github.com/rootless-containers/rootlesskit/v2/cmd/rootlesskit@$ROOTLESSKIT_VERSION
+	say "installed rootlesskit $ROOTLESSKIT_VERSION in $bindir"
+else
+	say "rootlesskit $have already installed"
+fi
+if [ -e /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+	say "warning: /dev/net/tun is mode $(stat -c %a /dev/net/tun), so rootless mode has no network for users; Debian's default is 0666 (chmod 0666 /dev/net/tun)"
 fi
 
 begin "write /etc/containerd/config.toml"

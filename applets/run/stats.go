@@ -56,6 +56,11 @@ func (s *statsCmd) run(ctx context.Context, a *app, rest []string) error {
 	if err := cli.CheckFormat(s.Format); err != nil {
 		return err
 	}
+	// Without a cgroup of its own a container's figures would be its
+	// parent's, the whole daemon's: wrong, so none.
+	if err := containers.CgroupsMissing("stats"); err != nil {
+		return err
+	}
 	cs, err := a.open(ctx)
 	if err != nil {
 		return err

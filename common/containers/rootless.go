@@ -1,3 +1,5 @@
+//go:build !windows
+
 package containers
 
 import (
@@ -29,7 +31,17 @@ func rootlessCgroups() (parent string, isRootless bool) {
 // mode without them: refused, never dropped without a word.
 func errNoCgroups(what string) error {
 	return errdefs.ErrFailedPrecondition.WithMessage(fmt.Sprintf(
-		"%s needs cgroups, and rootless lepton has none on this host (cgroup v1, or cgroup v2 not delegated to you): leave it out, or run lepton as root; with cgroup v2 and systemd, start the daemon as a user service with Delegate=yes (install.sh --rootless writes one)", what))
+		"%s needs cgroups, and rootless lepton has none on this host (cgroup v1, or cgroup v2 not delegated to you): do without it, or run lepton as root; on cgroup v2 with systemd, the user service that install.sh --rootless writes (Delegate=yes) gives containers cgroups", what))
+}
+
+// CgroupsMissing is an error saying that what needs cgroups (what) cannot
+// be had, when this process works for a rootless daemon whose containers
+// get none; nil otherwise.
+func CgroupsMissing(what string) error {
+	if parent, ok := rootlessCgroups(); ok && parent == "" {
+		return errNoCgroups(what)
+	}
+	return nil
 }
 
 // limitsSet names the first setting of hc that needs cgroups, or "".
@@ -90,6 +102,9 @@ func rootlessSpecOpts(hc *HostConfig) ([]oci.SpecOpts, error) {
 		if s.Linux == nil {
 			return nil
 		}
+		if hostNetwork(s) {
+			bindSys(s)
+		}
 		if parent == "" {
 			s.Linux.CgroupsPath = ""
 			if s.Linux.Resources != nil {
@@ -101,4 +116,30 @@ func rootlessSpecOpts(hc *HostConfig) ([]oci.SpecOpts, error) {
 		s.Linux.CgroupsPath = filepath.Join("/", parent, ns, c.ID)
 		return nil
 	}}, nil
+}
+
+func hostNetwork(s *oci.Spec) bool {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace && n.Path == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// bindSys gives a container on the host's network the host's /sys as a
+// read-only bind: a user namespace may mount a sysfs only for a network
+// namespace it owns, and the host's is not its.
+func bindSys(s *oci.Spec) {
+	var ms []specs.Mount
+	for _, m := range s.Mounts {
+		switch {
+		case m.Destination == "/sys" && m.Type == "sysfs":
+			m = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+		case m.Destination == "/sys/fs/cgroup" && m.Type == "cgroup":
+			continue // the bind has it
+		}
+		ms = append(ms, m)
+	}
+	s.Mounts = ms
 }
