@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/common/store"
 )
@@ -171,6 +172,9 @@ func (d Daemon) start(ctx context.Context, o StartOptions) (int, error) {
 		cmd.Process.Kill()
 		return 0, fmt.Errorf("rootless: %w", err)
 	}
+	// A kill here leaves a daemon coming up with no one waiting for it:
+	// the next command waits for it instead of starting another.
+	crash.Point("rootless-started")
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
