@@ -2,7 +2,7 @@
 // invocation (the process floor /bin/true, ctr, plain ls), and prints medians
 // and ratios. It is not a test: it asserts nothing, it reports.
 //
-//	go run ./bench [-n RUNS] [-volumes N] [-lepton PATH] [-only build]
+//	go run ./bench [-n RUNS] [-volumes N] [-lepton PATH] [-only build|compose|rootless]
 //
 // Without -lepton it builds lepton from this checkout first, the way
 // install.sh does.
@@ -29,7 +29,7 @@ func main() {
 	bin := flag.String("lepton", "", "Lepton binary to time (default: build this checkout)")
 	address := flag.String("address", "/run/containerd/containerd.sock", "Containerd socket for the container benchmarks (skipped when none answers)")
 	ncont := flag.Int("containers", 1000, "Containers for ps to list")
-	only := flag.String("only", "", "Run only this group: build or compose")
+	only := flag.String("only", "", "Run only this group: build, compose or rootless")
 	flag.Parse()
 	if err := bench(*runs, *nvol, *bin, *address, *ncont, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -44,9 +44,10 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	}
 	defer os.RemoveAll(tmp)
 	if bin == "" {
+		// As install.sh builds it: static, with cgo for rootless mode.
 		bin = filepath.Join(tmp, "lepton")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd := exec.Command("go", "build", "-trimpath", "-tags", "netgo,osusergo", "-ldflags", "-s -w -linkmode external -extldflags -static", "-o", bin, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("build lepton: %w", err)
@@ -66,8 +67,11 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	if only == "compose" {
 		return benchContainers(tmp, bindir, home, address, runs, ncont, true)
 	}
+	if only == "rootless" {
+		return benchRootless(tmp, bindir, home, address, runs)
+	}
 	if only != "" {
-		return fmt.Errorf("-only %s: the groups are build and compose", only)
+		return fmt.Errorf("-only %s: the groups are build, compose and rootless", only)
 	}
 	if err := seedVolumes(home, nvol); err != nil {
 		return err
@@ -95,7 +99,10 @@ func bench(runs, nvol int, bin, address string, ncont int, only string) error {
 	if err := benchContainers(tmp, bindir, home, address, runs, ncont, false); err != nil {
 		return err
 	}
-	return benchBuild(tmp, bindir, home, address, runs)
+	if err := benchBuild(tmp, bindir, home, address, runs); err != nil {
+		return err
+	}
+	return benchRootless(tmp, bindir, home, address, runs)
 }
 
 type row struct {
