@@ -16,7 +16,9 @@
 //
 // Applets may keep bulk data of their own beside meta/ (lepton-volume keeps
 // volumes/<namespace>/<name>/_data, lepton-compose the secrets and configs
-// it writes in compose/<namespace>/<project>/); the store never touches it.
+// it writes in compose/<namespace>/<project>/), and a user's rootless
+// daemon keeps containerd's root in rootless/containerd/ of the default
+// data root (package rootless); the store never touches them.
 //
 // # Guarantees
 //
