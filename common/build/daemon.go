@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/text"
 )
 
 // DaemonOptions says which buildkitd to talk to, or which to start.
@@ -213,7 +214,7 @@ func start(ctx context.Context, d Daemon, o DaemonOptions) error {
 		select {
 		case err := <-exited:
 			os.Remove(d.PIDPath())
-			return fmt.Errorf("buildkitd exited at start (%v): %s\n(its log is %s)", err, lastLines(d.LogPath(), 5), d.LogPath())
+			return fmt.Errorf("buildkitd exited at start (%v): %s\n(its log is %s)", err, text.LogTail(d.LogPath(), 5), d.LogPath())
 		case <-ctx.Done():
 			return ctx.Err() // it goes on starting; the next build finds it
 		case <-time.After(25 * time.Millisecond):
@@ -275,14 +276,4 @@ func isBuildkitd(pid int) bool {
 		return false
 	}
 	return filepath.Base(strings.SplitN(string(b), "\x00", 2)[0]) == "buildkitd"
-}
-
-// lastLines is the end of a file, for an error message.
-func lastLines(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

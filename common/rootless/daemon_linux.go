@@ -18,6 +18,7 @@ import (
 	"github.com/lepton-project/lepton/common/crash"
 	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/common/store"
+	"github.com/lepton-project/lepton/common/text"
 )
 
 func ownedBy(path string, uid int) bool {
@@ -184,7 +185,7 @@ func (d Daemon) start(ctx context.Context, o StartOptions) (int, error) {
 		select {
 		case err := <-exited:
 			os.Remove(d.pidPath())
-			return 0, fmt.Errorf("rootless: rootlesskit exited at start (%v):\n%s\n(the whole log is %s)", err, lastLines(d.LogPath(), 8), d.LogPath())
+			return 0, fmt.Errorf("rootless: rootlesskit exited at start (%v):\n%s\n(the whole log is %s)", err, text.LogTail(d.LogPath(), 8), d.LogPath())
 		case <-ctx.Done():
 			return 0, ctx.Err() // it goes on starting; the next command finds it
 		case <-time.After(20 * time.Millisecond):
@@ -225,8 +226,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", 
 func (d Daemon) Stop(ctx context.Context) error {
 	unlock, err := store.LockFile(ctx, filepath.Join(d.Dir, "start.lock"))
 	if err != nil {
-		if os.IsNotExist(errors.Unwrap(err)) || errors.Is(err, os.ErrNotExist) {
-			return nil
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // no run directory: nothing ever ran
 		}
 		return fmt.Errorf("rootless: %w", err)
 	}
@@ -349,13 +350,4 @@ func (d Daemon) NetDriver() string {
 		}
 	}
 	return ""
-}
-
-func lastLines(path string, n int) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -4,7 +4,9 @@
 package text
 
 import (
+	"os"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -37,4 +39,16 @@ func IsHex(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// LogTail is the last n lines of the file at path, for an error message
+// about a daemon that would not start: what it said last is usually why.
+// A file that cannot be read gives "".
+func LogTail(path string, n int) string {
+	b, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
