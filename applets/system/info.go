@@ -76,7 +76,7 @@ type Runtime struct {
 // network and port drivers, and whether containers get cgroups.
 type RootlessInfo struct {
 	Dir           string // the daemon's run directory
-	NetworkDriver string // slirp4netns or pasta
+	NetworkDriver string // slirp4netns
 	PortDriver    string // builtin
 	Cgroups       string // the containers' cgroup parent; "" for none (limits refused)
 }

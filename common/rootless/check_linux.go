@@ -73,7 +73,7 @@ func Check(net string) []Prerequisite {
 		add("user namespaces", true, "an unprivileged user may make them")
 	}
 	if fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
-		add("/dev/net/tun", false, "cannot open it: %v (slirp4netns and pasta need it; as root: chmod 0666 /dev/net/tun, the usual mode)", err)
+		add("/dev/net/tun", false, "cannot open it: %v (slirp4netns needs it; as root: chmod 0666 /dev/net/tun, the usual mode)", err)
 	} else {
 		unix.Close(fd)
 		add("/dev/net/tun", true, "readable and writable")

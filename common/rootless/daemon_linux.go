@@ -35,8 +35,8 @@ type StartOptions struct {
 	// prepares the namespaces, then becomes containerd). Its name must be
 	// "lepton": the child is "lepton system rootless __child".
 	Self string
-	// Net is rootlesskit's network driver: "slirp4netns" or "pasta"; ""
-	// takes the first of them installed (env LEPTON_ROOTLESS_NET).
+	// Net is rootlesskit's network driver: "slirp4netns", or "" for the
+	// environment's LEPTON_ROOTLESS_NET or else slirp4netns (see pickNet).
 	Net string
 	// Timeout bounds the wait for containerd to answer; 0 is 30 seconds.
 	Timeout time.Duration
@@ -313,27 +313,25 @@ func readPID(path string) (pid int, start uint64, err error) {
 	return pid, start, nil
 }
 
-// pickNet is the network driver to use: the one asked for, else
-// slirp4netns, else pasta.
+// pickNet is the network driver to use: slirp4netns, the one rootlesskit
+// driver that works with its API port driver. pasta works only with the
+// "implicit" one, which forwards the ports a process listens on inside
+// the namespace, and lepton's published ports are nftables rules there,
+// with no listener, so it is refused with that reason.
 func pickNet(want string) (string, error) {
 	if want == "" {
 		want = os.Getenv("LEPTON_ROOTLESS_NET")
 	}
 	switch want {
-	case "slirp4netns", "pasta":
-		if _, err := exec.LookPath(want); err != nil {
-			return "", fmt.Errorf("rootless: %s is not installed (as root: apt-get install %s)", want, map[string]string{"slirp4netns": "slirp4netns", "pasta": "passt"}[want])
+	case "", "slirp4netns":
+		if _, err := exec.LookPath("slirp4netns"); err != nil {
+			return "", errors.New("rootless: slirp4netns is not installed (as root: apt-get install slirp4netns, or ./install.sh)")
 		}
-		return want, nil
-	case "":
-		for _, n := range []string{"slirp4netns", "pasta"} {
-			if _, err := exec.LookPath(n); err == nil {
-				return n, nil
-			}
-		}
-		return "", errors.New("rootless: neither slirp4netns nor pasta is installed (as root: apt-get install slirp4netns)")
+		return "slirp4netns", nil
+	case "pasta":
+		return "", errors.New("rootless: pasta is not supported (LEPTON_ROOTLESS_NET=pasta): rootlesskit forwards ports with pasta only to processes listening in the namespace, and lepton publishes ports through nftables; use slirp4netns")
 	}
-	return "", fmt.Errorf("rootless: unknown network driver %q (LEPTON_ROOTLESS_NET): want slirp4netns or pasta", want)
+	return "", fmt.Errorf("rootless: unknown network driver %q (LEPTON_ROOTLESS_NET): want slirp4netns", want)
 }
 
 // NetDriver is the network driver of a running daemon, from its

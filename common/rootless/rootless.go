@@ -11,7 +11,7 @@
 //     range to the other IDs;
 //   - a mount namespace in which /etc and /run are writable copies;
 //   - with --detach-netns, a network namespace of its own (reached through
-//     slirp4netns or pasta) for the containers' bridges, while containerd
+//     slirp4netns) for the containers' bridges, while containerd
 //     itself stays on the host's network, so it pulls from registries the
 //     host reaches, 127.0.0.1 among them;
 //   - a port driver: a published port is a listener of rootlesskit's on
