@@ -491,8 +491,8 @@ func withNetworkHooks(self, dataRoot, namespace, dir string) oci.SpecOpts {
 		timeout := 60
 		var env []string
 		if d, ok := rootless.Current(); ok {
-			// runc runs hooks in containerd's network namespace, the
-			// host's; the bridges are in the daemon's own.
+			// runc runs hooks with only the environment the spec gives:
+			// this one says which daemon's bridges they work on.
 			env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, d.HookEnv()...)
 		}
 		hook := func(stage string) specs.Hook {

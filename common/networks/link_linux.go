@@ -41,6 +41,9 @@ func hostLocked(fn func() error) error {
 
 // setUpHost makes n's bridge with its gateway address, and its rules.
 func setUpHost(n *Network) error {
+	if away() {
+		return inBase(func() error { return setUpHost(n) })
+	}
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.Bridge}}
 	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("create bridge %s: %w (lepton needs root, or CAP_NET_ADMIN, for bridge networks)", n.Bridge, err)
@@ -74,6 +77,9 @@ func setUpHost(n *Network) error {
 
 // ensureHost remakes n's bridge and rules if they are gone (a reboot).
 func ensureHost(n *Network) error {
+	if away() {
+		return inBase(func() error { return ensureHost(n) })
+	}
 	if l, err := netlink.LinkByName(n.Bridge); err == nil {
 		if l.Attrs().Flags&net.FlagUp == 0 {
 			return netlink.LinkSetUp(l)
@@ -85,6 +91,9 @@ func ensureHost(n *Network) error {
 
 // tearDownHost removes n's rules and bridge; what is already gone is fine.
 func tearDownHost(n *Network) error {
+	if away() {
+		return inBase(func() error { return tearDownHost(n) })
+	}
 	err := deleteRules(ownerNetwork(n.ID))
 	if l, lerr := netlink.LinkByName(n.Bridge); lerr == nil {
 		if lerr := netlink.LinkDel(l); lerr != nil && err == nil {
@@ -107,12 +116,15 @@ func sysctl(key, value string) error {
 
 // hostPrefixes are the host's routed prefixes, which a new network's subnet
 // must not overlap.
-func hostPrefixes() ([]takenPrefix, error) {
+func hostPrefixes() (out []takenPrefix, err error) {
+	if away() {
+		err = inBase(func() (e error) { out, e = hostPrefixes(); return e })
+		return out, err
+	}
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return nil, fmt.Errorf("list the host's routes: %w", err)
 	}
-	var out []takenPrefix
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue // the default route
@@ -135,7 +147,11 @@ func hostPrefixes() ([]takenPrefix, error) {
 // network namespace nsFd as ifname with addr (and the MAC address mac, if
 // not ""), and, if defaultRoute, a default route through the gateway. It
 // returns the inside end's MAC.
-func addVeth(n *Network, host string, nsFd int, ifname, mac string, addr netip.Prefix, defaultRoute bool) (string, error) {
+func addVeth(n *Network, host string, nsFd int, ifname, mac string, addr netip.Prefix, defaultRoute bool) (inMAC string, err error) {
+	if away() {
+		err = inBase(func() (e error) { inMAC, e = addVeth(n, host, nsFd, ifname, mac, addr, defaultRoute); return e })
+		return inMAC, err
+	}
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return "", fmt.Errorf("find bridge %s: %w", n.Bridge, err)
@@ -197,6 +213,10 @@ func addVeth(n *Network, host string, nsFd int, ifname, mac string, addr netip.P
 
 // deleteLink removes a host interface if it exists.
 func deleteLink(name string) {
+	if away() {
+		inBase(func() error { deleteLink(name); return nil })
+		return
+	}
 	if name == "" {
 		return
 	}

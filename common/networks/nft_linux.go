@@ -119,6 +119,9 @@ func deleteRules(prefix string, chains ...*nftables.Chain) error {
 // deletePortRules removes container id's port rules, and first the
 // ports rootlesskit forwards for them (rootless mode).
 func deletePortRules(id string) error {
+	if away() {
+		return inBase(func() error { return deletePortRules(id) })
+	}
 	if c, err := nftConn(); err == nil {
 		unforward(c, id)
 	}
@@ -205,6 +208,9 @@ func bindFree(proto, ip string, port int) (int, error) {
 // CheckPorts says, before a container is made, whether its ports could be
 // published now; the hook checks again when it publishes them.
 func CheckPorts(ports []Port) error {
+	if away() {
+		return inBase(func() error { return CheckPorts(ports) })
+	}
 	c, err := nftConn()
 	if err != nil {
 		return err
@@ -229,10 +235,13 @@ func CheckPorts(ports []Port) error {
 
 // publishPorts DNATs want to ip for container id, picking free host ports
 // where none is given, and returns the mappings made.
-func publishPorts(id, ip string, want []Port) ([]Port, error) {
+func publishPorts(id, ip string, want []Port) (got []Port, err error) {
+	if away() {
+		err = inBase(func() (e error) { got, e = publishPorts(id, ip, want); return e })
+		return got, err
+	}
 	to := netip.MustParseAddr(ip)
-	var got []Port
-	err := hostLocked(func() error {
+	err = hostLocked(func() error {
 		c, err := nftConn()
 		if err != nil {
 			return err
@@ -325,12 +334,15 @@ func ifname(name string) []byte {
 
 // RuleOwners lists the owners of lepton's nftables rules on this host,
 // one per rule: for tests that look for leaks.
-func RuleOwners() ([]string, error) {
+func RuleOwners() (out []string, err error) {
+	if away() {
+		err = inBase(func() (e error) { out, e = RuleOwners(); return e })
+		return out, err
+	}
 	c, err := nftConn()
 	if err != nil {
 		return nil, err
 	}
-	var out []string
 	for _, ch := range []*nftables.Chain{chPre, chOut, chPost, chFwd} {
 		rules, err := c.GetRules(nftTable, ch)
 		if err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 
 	"github.com/lepton-project/lepton/common/check"
 	"github.com/lepton-project/lepton/common/rootless"
@@ -20,6 +22,48 @@ import (
 // rootlesskit's port driver listens on the host and forwards to the
 // container. The nftables rules stay the record of who published what
 // (written first, removed last); rootlesskit's ports follow them.
+
+// away says whether the calling goroutine's thread is outside the network
+// namespace the bridges live in: that of the rootless daemon this process
+// works for (as root, the process's own, so never away). The lepton
+// process itself stays on the host's network, where containerd and
+// buildkitd pull and login logs in.
+func away() bool {
+	d, ok := rootless.Current()
+	if !ok {
+		return false
+	}
+	var base, here unix.Stat_t
+	if unix.Stat(d.NetNS(), &base) != nil || unix.Stat("/proc/thread-self/ns/net", &here) != nil {
+		return true // inBase says what is wrong
+	}
+	return base.Dev != here.Dev || base.Ino != here.Ino
+}
+
+// inBase runs fn on a thread of its own that has joined the daemon's
+// network namespace, and waits for it. That thread never comes back to
+// the host's namespace (only the host's root may enter it): its goroutine
+// ends still locked to it, and Go's runtime then ends the thread.
+func inBase(fn func() error) error {
+	d, _ := rootless.Current()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		fd, err := unix.Open(d.NetNS(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("open the rootless daemon's network namespace %s: %w (is the daemon running?)", d.NetNS(), err)
+			return
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			errc <- fmt.Errorf("join the rootless daemon's network namespace %s: %w", d.NetNS(), err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
 
 // rootlessTimeout bounds a call to rootlesskit's API.
 const rootlessTimeout = 10 * time.Second
@@ -115,6 +159,9 @@ func dnatTarget(r *nftables.Rule) (string, int) {
 //     lepton killed between adding the rule and asking rootlesskit);
 //     repair asks rootlesskit again.
 func checkForwards(ctx context.Context, r *check.Report) error {
+	if away() {
+		return inBase(func() error { return checkForwards(ctx, r) })
+	}
 	d, ok := rootless.Current()
 	if !ok {
 		return nil

@@ -22,10 +22,12 @@ type EnterOptions struct {
 }
 
 // Enter starts the daemon if it does not run, then re-executes this
-// program with the same arguments inside the daemon's user, mount and
-// network namespaces, as root there: it returns only on failure. The
-// process keeps its PID, streams, terminal and signals; a kill -9 of it is
-// a kill of the command.
+// program with the same arguments inside the daemon's user and mount
+// namespaces, as root there: it returns only on failure. The process keeps
+// its PID, streams, terminal and signals (a kill -9 of it is a kill of the
+// command) and the host's network, as containerd does; package networks
+// does its work on threads that join the containers' network namespace
+// (NetNS).
 //
 // Inside, the environment names the daemon (LEPTON_ROOTLESS), its socket
 // (CONTAINERD_ADDRESS) and the data root (LEPTON_HOME), so the command
@@ -70,7 +72,7 @@ func (d Daemon) Enter(ctx context.Context, o EnterOptions) error {
 		}
 		env = append(env, k+"="+v)
 	}
-	set("_LEPTON_NSENTER", strconv.Itoa(fds[0])+":"+strconv.Itoa(fds[1])+":"+d.NetNS())
+	set("_LEPTON_NSENTER", strconv.Itoa(fds[0])+":"+strconv.Itoa(fds[1]))
 	set(EnvDir, d.Dir)
 	set("CONTAINERD_ADDRESS", d.Address())
 	if os.Getenv("LEPTON_HOME") == "" && o.DataRoot != "" {
@@ -91,10 +93,10 @@ func ErrorAtEnter() error {
 }
 
 // HookEnv is the environment a process that runc starts for a container
-// (a network hook) needs to join the containers' network namespace: it
-// runs in containerd's, the host's.
+// (a network hook) needs to know the daemon it works for: runc gives hooks
+// only the environment the spec names.
 func (d Daemon) HookEnv() []string {
-	return []string{EnvDir + "=" + d.Dir, "_LEPTON_NSENTER=-1:-1:" + d.NetNS()}
+	return []string{EnvDir + "=" + d.Dir}
 }
 
 // Child is rootlesskit's child, inside the new namespaces as root: it

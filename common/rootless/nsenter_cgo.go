@@ -5,7 +5,6 @@ package rootless
 /*
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,8 +15,9 @@ package rootless
 // A process may join a user namespace only while it has one thread, which
 // a Go program never has once its runtime runs: so this runs first, as a
 // constructor, before the runtime starts. Go asks for it by re-executing
-// itself with _LEPTON_NSENTER=USERFD:MNTFD:NETPATH (-1 or "" to skip one);
-// what failed goes back in _LEPTON_NSENTER_ERROR, for Go to report.
+// itself with _LEPTON_NSENTER=USERFD:MNTFD, descriptors of the namespaces
+// it opened; what failed goes back in _LEPTON_NSENTER_ERROR, for Go to
+// report.
 static void lepton_fail(const char *what) {
 	char msg[512];
 	snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
@@ -28,50 +28,26 @@ __attribute__((constructor)) static void lepton_nsenter(void) {
 	const char *spec = getenv("_LEPTON_NSENTER");
 	if (spec == NULL)
 		return;
-	char buf[PATH_MAX + 64];
-	snprintf(buf, sizeof buf, "%s", spec);
-	unsetenv("_LEPTON_NSENTER");
-	char *userfd = buf, *mntfd = NULL, *netpath = NULL;
-	if ((mntfd = strchr(userfd, ':')) != NULL)
-		*mntfd++ = '\0';
-	if (mntfd != NULL && (netpath = strchr(mntfd, ':')) != NULL)
-		*netpath++ = '\0';
-	if (mntfd == NULL || netpath == NULL) {
+	int userfd, mntfd;
+	if (sscanf(spec, "%d:%d", &userfd, &mntfd) != 2) {
 		errno = EINVAL;
 		lepton_fail("bad _LEPTON_NSENTER");
 		return;
 	}
+	unsetenv("_LEPTON_NSENTER");
 	char cwd[PATH_MAX];
 	if (getcwd(cwd, sizeof cwd) == NULL)
 		cwd[0] = '\0';
-	int fd = atoi(userfd);
-	if (fd >= 0) {
-		if (setns(fd, CLONE_NEWUSER) < 0) {
-			lepton_fail("join the user namespace");
-			return;
-		}
-		close(fd);
+	if (setns(userfd, CLONE_NEWUSER) < 0) {
+		lepton_fail("join the user namespace");
+		return;
 	}
-	fd = atoi(mntfd);
-	if (fd >= 0) {
-		if (setns(fd, CLONE_NEWNS) < 0) {
-			lepton_fail("join the mount namespace");
-			return;
-		}
-		close(fd);
+	close(userfd);
+	if (setns(mntfd, CLONE_NEWNS) < 0) {
+		lepton_fail("join the mount namespace");
+		return;
 	}
-	if (netpath[0] != '\0') {
-		fd = open(netpath, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			lepton_fail("open the network namespace");
-			return;
-		}
-		if (setns(fd, CLONE_NEWNET) < 0) {
-			lepton_fail("join the network namespace");
-			return;
-		}
-		close(fd);
-	}
+	close(mntfd);
 	// Joining a mount namespace moves the process to its root directory.
 	if (cwd[0] != '\0' && chdir(cwd) < 0)
 		lepton_fail("go back to the working directory");

@@ -1,8 +1,11 @@
 // Package rootless runs lepton for a user without root. It starts that
 // user's own containerd under rootlesskit, in a user namespace where the
-// user is root, and moves lepton's process into it, so every other package
-// works as it does as root: bridges, nftables and network namespaces are
-// made inside that user namespace, where the user may make them.
+// user is root, and moves lepton's process into it and into its mount
+// namespace, so every other package works as it does as root: bridges,
+// nftables and network namespaces are made inside that user namespace,
+// where the user may make them. The process keeps the host's network, as
+// containerd does; package networks does its work on threads that join
+// the containers' network namespace (Daemon.NetNS).
 //
 // The daemon is started on first use, under a lock, so any number of
 // commands may race to start it. rootlesskit gives it:
