@@ -11,20 +11,32 @@ import (
 // Start is the start time of pid in clock ticks since boot (field 22
 // of /proc/PID/stat), or 0 if there is no such process.
 func Start(pid int) uint64 {
+	return statField(pid, 19)
+}
+
+// Parent is the parent PID of pid (field 4 of /proc/PID/stat), or 0 if
+// there is no such process.
+func Parent(pid int) int {
+	return int(statField(pid, 1))
+}
+
+// statField is field i of /proc/PID/stat counted from the state (field
+// 3), as a number.
+func statField(pid, i int) uint64 {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
 	}
 	s := string(b)
-	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
-	if i < 0 {
+	j := strings.LastIndexByte(s, ')') // the command name may hold spaces
+	if j < 0 {
 		return 0
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
+	f := strings.Fields(s[j+1:])
+	if len(f) <= i {
 		return 0
 	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
+	v, _ := strconv.ParseUint(f[i], 10, 64)
 	return v
 }
 

@@ -54,8 +54,7 @@ func (d Daemon) Running() (child int, ok bool) {
 	if err != nil || !proc.Alive(pid, start) {
 		return 0, false
 	}
-	child, _, err = readPID(filepath.Join(d.StateDir(), "child_pid"))
-	if err != nil || !proc.Alive(child, 0) {
+	if child = d.child(pid); child == 0 {
 		return 0, false
 	}
 	c, err := net.DialTimeout("unix", d.Address(), time.Second)
@@ -242,10 +241,16 @@ func (d Daemon) stopLocked() error {
 		return nil
 	}
 	// The processes to end are those in the user namespace of
-	// rootlesskit's child, found before anything is signalled.
+	// rootlesskit's child, named before anything is signalled. The file
+	// held open keeps that namespace, and so its number, alive: the
+	// kernel hands a dead namespace's number to the next one made, which
+	// may be another daemon's.
 	var userns string
-	if child, _, err := readPID(filepath.Join(d.StateDir(), "child_pid")); err == nil {
-		userns, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/user", child))
+	if child := d.child(pid); child != 0 {
+		if f, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", child)); err == nil {
+			defer f.Close()
+			userns, _ = os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		}
 	}
 	unix.Kill(pid, unix.SIGTERM)
 	gone := func() bool { return !proc.Alive(pid, start) }
@@ -295,6 +300,19 @@ func waitUntil(cond func() bool, d time.Duration) {
 }
 
 // readPID reads "PID [START]" from a pid file.
+// child is the PID of rootlesskit's child, or 0 if it does not run. The
+// PID in rootlesskit's child_pid counts only while its parent is the
+// rootlesskit running now: a file left by an earlier one may name a PID
+// reused since, by anything, say another daemon's containerd, whose
+// namespaces a command would then join and Stop would empty.
+func (d Daemon) child(rootlesskit int) int {
+	child, _, err := readPID(filepath.Join(d.StateDir(), "child_pid"))
+	if err != nil || proc.Parent(child) != rootlesskit {
+		return 0
+	}
+	return child
+}
+
 func readPID(path string) (pid int, start uint64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -4,6 +4,7 @@ package rootless
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -140,5 +141,28 @@ func TestReadPID(t *testing.T) {
 	os.WriteFile(f, []byte("x"), 0o600)
 	if _, _, err := readPID(f); err == nil {
 		t.Error("readPID of garbage: no error")
+	}
+}
+
+// A child_pid counts only while the rootlesskit named is its parent: a
+// PID reused by anything else is no daemon's child.
+func TestChildNeedsItsParent(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	d := Daemon{Dir: t.TempDir()}
+	os.MkdirAll(d.StateDir(), 0o700)
+	os.WriteFile(filepath.Join(d.StateDir(), "child_pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+	if got := d.child(os.Getpid()); got != cmd.Process.Pid {
+		t.Errorf("child of this process = %d, want %d", got, cmd.Process.Pid)
+	}
+	if got := d.child(os.Getppid()); got != 0 {
+		t.Errorf("child of another parent = %d, want 0", got)
+	}
+	os.Remove(filepath.Join(d.StateDir(), "child_pid"))
+	if got := d.child(os.Getpid()); got != 0 {
+		t.Errorf("child with no child_pid = %d, want 0", got)
 	}
 }
