@@ -180,6 +180,7 @@ func (m *monitor) removeAtExit(ctx context.Context) {
 	if err := m.waitStopped(ctx); err != nil {
 		return
 	}
+	m.waitStarted(ctx)
 	cmd := exec.Command(m.cfg.Self, "container", "--address", m.cfg.Address, "--namespace", m.cfg.Namespace,
 		"--data-root", m.cfg.DataRoot, "rm", "-f", "-v", m.id)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -229,6 +230,40 @@ func (m *monitor) waitStopped(ctx context.Context) error {
 		lastErr = err
 	}
 	return lastErr
+}
+
+// waitStarted returns once no lepton is creating or starting the
+// container. A command quick enough exits while containerd still answers
+// the start (it asks the shim for the task's state after starting it);
+// deleting the task then would fail a start whose command ran. The
+// starter's name claim says it is at work; a starter that dies, or 30
+// seconds, end the wait.
+func (m *monitor) waitStarted(ctx context.Context) {
+	c, ctr, err := m.container(ctx)
+	if err != nil {
+		return
+	}
+	info, err := ctr.Info(ctx, containerd.WithoutRefreshedMetadata)
+	c.Close()
+	name := info.Labels[LabelName]
+	if err != nil || store.ValidateKey(name) != nil {
+		return
+	}
+	s, err := store.Open(ctx, m.cfg.DataRoot)
+	if err != nil {
+		return
+	}
+	names, err := OpenNames(s, m.cfg.Namespace)
+	if err != nil {
+		return
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		cl, err := names.Get(ctx, name)
+		if err != nil || cl.ID != m.id || !cl.Busy() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (m *monitor) serve(ln net.Listener) {
