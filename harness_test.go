@@ -35,6 +35,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"golang.org/x/sys/unix"
 
+	"github.com/lepton-project/lepton/common/proc"
 	"github.com/lepton-project/lepton/internal/testimage"
 	"github.com/lepton-project/lepton/internal/testns"
 )
@@ -285,17 +286,8 @@ func killShims(sock string) {
 		}
 	}
 	for _, f := range procs {
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(f), "stat"))
-		if err != nil {
-			continue
-		}
-		// stat: pid (comm) state ppid ...
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) < 2 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(fields[1]); slices.Contains(shims, ppid) {
-			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
+		if slices.Contains(shims, proc.Parent(pid)) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

@@ -299,7 +299,6 @@ func waitUntil(cond func() bool, d time.Duration) {
 	}
 }
 
-// readPID reads "PID [START]" from a pid file.
 // child is the PID of rootlesskit's child, or 0 if it does not run. The
 // PID in rootlesskit's child_pid counts only while its parent is the
 // rootlesskit running now: a file left by an earlier one may name a PID
@@ -313,6 +312,7 @@ func (d Daemon) child(rootlesskit int) int {
 	return child
 }
 
+// readPID reads "PID [START]" from a pid file.
 func readPID(path string) (pid int, start uint64, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
